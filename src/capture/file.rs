@@ -1,0 +1,276 @@
+//! Offline capture files via `pcap-parser`'s streaming reader (constant memory),
+//! with transparent gzip / zstd decompression and `-` for stdin.
+
+use super::{CaptureError, LinkType};
+use crate::time::Timestamp;
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapError};
+use serde::Serialize;
+use std::io::{Cursor, Read};
+
+/// Initial reader buffer; grown up to [`MAX_RECORD`] for jumbo records.
+const READ_BUF: usize = 1 << 20;
+/// The largest single record accepted (pcapng blocks with huge TSO frames included).
+const MAX_RECORD: usize = 256 << 20;
+
+/// What we know about one input file, for the report's `inputs` array.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct InputInfo {
+    /// Path as given (`-` for stdin).
+    pub path: String,
+    /// `pcap`, `pcapng`, with `+gzip` / `+zstd` when compressed.
+    pub format: String,
+    /// Frames read.
+    pub frames: u64,
+    /// Captured bytes read (sum of frame lengths).
+    pub bytes: u64,
+    /// Timestamp of the first frame.
+    pub first_ts: Option<Timestamp>,
+    /// Timestamp of the last frame.
+    pub last_ts: Option<Timestamp>,
+    /// True when the file ended inside a record.
+    pub truncated: bool,
+    /// Human-readable warnings (truncation offset, unsupported blocks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The header of the frame last copied into a caller's buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FrameMeta {
+    pub ts: Timestamp,
+    pub link: LinkType,
+    pub orig_len: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Iface {
+    link: LinkType,
+    units_per_sec: u64,
+    offset_secs: i64,
+}
+
+/// A pcap or pcapng file (or stdin), possibly gzip- or zstd-compressed.
+pub struct FileSource {
+    reader: Box<dyn PcapReaderIterator + Send>,
+    rs: ReadState,
+    done: bool,
+}
+
+struct ReadState {
+    ifaces: Vec<Iface>,
+    legacy: Option<Iface>,
+    info: InputInfo,
+}
+
+fn describe(head: &[u8]) -> String {
+    if head.is_empty() {
+        return "the file is empty".into();
+    }
+    let printable = head.iter().take(16).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    if printable {
+        let text: String = head.iter().take(24).map(|&b| if b.is_ascii_graphic() { b as char } else { ' ' }).collect();
+        format!("looks like text: \"{}\"", text.trim())
+    } else {
+        format!("starts with bytes {}", hex.join(" "))
+    }
+}
+
+impl FileSource {
+    /// Opens `path` (`-` = stdin), detecting gzip/zstd and pcap/pcapng by magic bytes.
+    pub fn open(path: &str) -> Result<Self, CaptureError> {
+        let io = |source| CaptureError::Io { path: path.to_string(), source };
+        let raw: Box<dyn Read + Send> =
+            if path == "-" { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(path).map_err(io)?) };
+        let (magic, raw) = peek(raw, 4).map_err(io)?;
+        let (inner, comp): (Box<dyn Read + Send>, &str) = if magic.starts_with(&[0x1f, 0x8b]) {
+            (Box::new(flate2::read::MultiGzDecoder::new(raw)), "+gzip")
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            (Box::new(zstd::stream::read::Decoder::new(raw).map_err(io)?), "+zstd")
+        } else {
+            (raw, "")
+        };
+        let (head, inner) = peek(inner, 24).map_err(io)?;
+        let fmt = match head.get(..4) {
+            Some([0x0a, 0x0d, 0x0d, 0x0a]) => "pcapng",
+            Some([0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]) => "pcap",
+            _ => return Err(CaptureError::NotACapture { path: path.into(), looks_like: describe(&head) }),
+        };
+        let reader = pcap_parser::create_reader(READ_BUF, inner)
+            .map_err(|_| CaptureError::NotACapture { path: path.into(), looks_like: describe(&head) })?;
+        Ok(FileSource {
+            reader,
+            rs: ReadState {
+                ifaces: Vec::new(),
+                legacy: None,
+                info: InputInfo { path: path.into(), format: format!("{fmt}{comp}"), ..Default::default() },
+            },
+            done: false,
+        })
+    }
+
+    /// Accounting for this input so far.
+    pub fn info(&self) -> &InputInfo {
+        &self.rs.info
+    }
+
+    fn warn_truncated(&mut self, what: &str) {
+        self.rs.info.truncated = true;
+        let off = self.reader.consumed();
+        self.rs
+            .info
+            .warnings
+            .push(format!("{}: {what} at byte offset {off}; kept the {} frames read before it", self.rs.info.path, self.rs.info.frames));
+    }
+
+    /// Copies the next packet into `buf`; `None` at the end of the file (or on damage,
+    /// which is recorded as a warning in [`InputInfo`]).
+    pub(crate) fn next_into(&mut self, buf: &mut Vec<u8>) -> Option<FrameMeta> {
+        while !self.done {
+            let meta = match self.reader.next() {
+                Ok((off, block)) => {
+                    let meta = self.rs.handle(block, buf);
+                    self.reader.consume(off);
+                    meta
+                }
+                Err(PcapError::Eof) => {
+                    self.done = true;
+                    None
+                }
+                Err(PcapError::Incomplete(_)) => {
+                    if self.reader.reader_exhausted() {
+                        let partial = self.reader.data().len();
+                        self.warn_truncated(&format!("file ends inside a record ({partial} bytes of it present)"));
+                        self.done = true;
+                    } else if self.reader.refill().is_err() {
+                        self.warn_truncated("read error");
+                        self.done = true;
+                    }
+                    None
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    let cur = self.reader.data().len().max(READ_BUF);
+                    if cur >= MAX_RECORD || !self.reader.grow(cur * 2) {
+                        let e = CaptureError::RecordTooLarge {
+                            path: self.rs.info.path.clone(),
+                            offset: self.reader.consumed() as u64,
+                            max: MAX_RECORD,
+                        };
+                        self.rs.info.truncated = true;
+                        self.rs.info.warnings.push(e.to_string());
+                        self.done = true;
+                    } else if self.reader.refill().is_err() {
+                        self.warn_truncated("read error");
+                        self.done = true;
+                    }
+                    None
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    self.warn_truncated("file ends inside a record");
+                    self.done = true;
+                    None
+                }
+                Err(e) => {
+                    let msg = match e {
+                        PcapError::ReadError => "read error (damaged compressed stream?)".to_string(),
+                        other => format!("unparseable record ({:?})", other.to_owned_vec()),
+                    };
+                    self.warn_truncated(&msg);
+                    self.done = true;
+                    None
+                }
+            };
+            if let Some(m) = meta {
+                self.rs.info.frames += 1;
+                self.rs.info.bytes += buf.len() as u64;
+                if self.rs.info.first_ts.is_none() {
+                    self.rs.info.first_ts = Some(m.ts);
+                }
+                self.rs.info.last_ts = Some(m.ts);
+                return Some(m);
+            }
+        }
+        None
+    }
+}
+
+impl ReadState {
+    fn handle(&mut self, block: PcapBlockOwned<'_>, buf: &mut Vec<u8>) -> Option<FrameMeta> {
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                let units = if h.is_nanosecond_precision() { 1_000_000_000 } else { 1_000_000 };
+                self.legacy = Some(Iface { link: LinkType(h.network.0), units_per_sec: units, offset_secs: 0 });
+                None
+            }
+            PcapBlockOwned::Legacy(b) => {
+                let ifc = self.legacy?;
+                let n = (b.caplen as usize).min(b.data.len());
+                buf.clear();
+                buf.extend_from_slice(&b.data[..n]);
+                Some(FrameMeta {
+                    ts: Timestamp::from_parts(i64::from(b.ts_sec), u64::from(b.ts_usec), ifc.units_per_sec),
+                    link: ifc.link,
+                    orig_len: b.origlen,
+                })
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                self.ifaces.clear(); // interface ids are per section
+                None
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                self.ifaces.push(Iface {
+                    link: LinkType(idb.linktype.0),
+                    units_per_sec: idb.ts_resolution().unwrap_or(1_000_000),
+                    offset_secs: idb.ts_offset(),
+                });
+                None
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let Some(ifc) = self.ifaces.get(epb.if_id as usize).copied() else {
+                    self.note_once("enhanced packet block names an interface that was not described; skipped");
+                    return None;
+                };
+                let n = (epb.caplen as usize).min(epb.data.len());
+                buf.clear();
+                buf.extend_from_slice(&epb.data[..n]);
+                let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let units = ifc.units_per_sec.max(1);
+                let secs = (raw / units) as i64 + ifc.offset_secs;
+                Some(FrameMeta { ts: Timestamp::from_parts(secs, raw % units, units), link: ifc.link, orig_len: epb.origlen })
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                let ifc = self.ifaces.first().copied()?;
+                buf.clear();
+                buf.extend_from_slice(spb.data);
+                // SPBs carry no timestamp: reuse the last one so time never goes backwards.
+                Some(FrameMeta { ts: self.info.last_ts.unwrap_or_default(), link: ifc.link, orig_len: spb.origlen })
+            }
+            PcapBlockOwned::NG(_) => None,
+        }
+    }
+
+    fn note_once(&mut self, msg: &str) {
+        let m = format!("{}: {msg}", self.info.path);
+        if !self.info.warnings.contains(&m) {
+            self.info.warnings.push(m);
+        }
+    }
+}
+
+/// Reads up to `n` bytes and returns them with a reader that replays them first.
+fn peek(mut r: Box<dyn Read + Send>, n: usize) -> std::io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    let mut head = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match r.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(got);
+    Ok((head.clone(), Box::new(Cursor::new(head).chain(r))))
+}

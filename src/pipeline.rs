@@ -1,0 +1,462 @@
+//! The offline/live pipeline minus I/O: frames in, finished connections out.
+//!
+//! decode -> flow table -> per-direction reassembly -> MySQL recognition ->
+//! [`Session`]. Finished connections are queued in [`Pipeline::finished`] as
+//! soon as they end (after a short packet-time linger for late segments), so
+//! reports can stream them.
+
+use crate::capture::Frame;
+use crate::config::Limits;
+use crate::decode::{DecodeStats, TcpSegment, decode};
+use crate::reassembly::{HalfStream, StreamEvent, StreamSink};
+use crate::session::{Dir, Session, State};
+use crate::time::Timestamp;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// After both FINs or a RST, late segments are still attributed for this long.
+const LINGER_NS: i64 = 5_000_000_000;
+/// How often (packet time) closed and idle flows are swept.
+const SWEEP_NS: i64 = 1_000_000_000;
+/// Bytes of a flow on an unknown port inspected before deciding it is not MySQL.
+const PROBE_EVENTS: u32 = 4;
+
+/// TCP-level accounting for one connection (Zeek conn.log-like).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// Retransmitted segments (both directions).
+    pub retransmissions: u64,
+    /// Out-of-order segments.
+    pub out_of_order: u64,
+    /// Holes never filled.
+    pub gaps: u64,
+    /// Bytes never captured.
+    pub missed_bytes: u64,
+    /// Zero-window advertisements.
+    pub zero_windows: u64,
+    /// Zeek-style history: upper case = client, lower case = server
+    /// (S syn, H syn-ack, D data, F fin, R rst, G gap).
+    pub history: String,
+    /// Payload bytes on the wire, client to server.
+    pub bytes_to_server: u64,
+    /// Payload bytes on the wire, server to client.
+    pub bytes_to_client: u64,
+}
+
+/// A connection that ended (or was still open at the end of the capture).
+#[derive(Debug)]
+pub struct FinishedConn {
+    /// Sequential id in order of first packet.
+    pub id: u64,
+    /// Client endpoint.
+    pub client: SocketAddr,
+    /// Server endpoint.
+    pub server: SocketAddr,
+    /// First packet.
+    pub start_ts: Timestamp,
+    /// Last packet.
+    pub end_ts: Timestamp,
+    /// TCP accounting.
+    pub tcp: TcpInfo,
+    /// The MySQL state at the end.
+    pub st: State,
+}
+
+/// Counters for the flow table.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FlowStats {
+    /// TCP connections seen.
+    pub tcp_connections: u64,
+    /// Of those, recognised as MySQL.
+    pub mysql_connections: u64,
+    /// Not MySQL (ignored).
+    pub other_connections: u64,
+    /// Evicted because idle for `Limits::idle_timeout_secs`.
+    pub evicted_idle: u64,
+    /// Evicted because `Limits::max_flows` was reached.
+    pub evicted_cap: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Unknown(u32),
+    Mysql { server_side: usize },
+    NotMysql,
+}
+
+struct Flow {
+    id: u64,
+    ends: [SocketAddr; 2],
+    halves: [HalfStream; 2],
+    kind: Kind,
+    session: Option<Session>,
+    start_ts: Timestamp,
+    last_ts: Timestamp,
+    closing_since: Option<Timestamp>,
+    hist: [u8; 16],
+    hist_len: usize,
+    limits: Limits,
+}
+
+impl Flow {
+    fn hist(&mut self, side: usize, c: u8) {
+        // letters are stored per side and mapped to client/server case at the end
+        let code = if side == 0 { c } else { c | 0x80 };
+        if self.hist[..self.hist_len].contains(&code) || self.hist_len == self.hist.len() {
+            return;
+        }
+        self.hist[self.hist_len] = code;
+        self.hist_len += 1;
+    }
+
+    fn dir_of(&self, side: usize) -> Option<Dir> {
+        match self.kind {
+            Kind::Mysql { server_side } => Some(if side == server_side { Dir::ToClient } else { Dir::ToServer }),
+            _ => None,
+        }
+    }
+}
+
+/// Probe: does this chunk start with a MySQL server greeting (HandshakeV10)?
+pub fn looks_like_greeting(d: &[u8]) -> bool {
+    if d.len() < 4 + 1 + 2 + 4 {
+        return false;
+    }
+    let len = u32::from_le_bytes([d[0], d[1], d[2], 0]) as usize;
+    if d[3] != 0 || !(20..=1024).contains(&len) {
+        return false;
+    }
+    if d[4] == 0x0a {
+        let body = &d[5..d.len().min(4 + len)];
+        if let Some(nul) = body.iter().position(|&b| b == 0) {
+            return nul >= 1 && body[..nul].iter().all(|b| b.is_ascii_graphic() || *b == b' ');
+        }
+    }
+    false
+}
+
+/// Probe: an ERR packet sent instead of a greeting (1040, 1129, 1130 ...).
+fn looks_like_greeting_error(d: &[u8]) -> bool {
+    d.len() >= 9 && d[3] == 0 && d[4] == 0xff && u32::from_le_bytes([d[0], d[1], d[2], 0]) as usize == d.len() - 4
+}
+
+/// Probe: a whole client command with printable SQL (for mid-stream pickup on unknown ports).
+fn looks_like_command(d: &[u8]) -> bool {
+    if !crate::session::plausible_command(d) {
+        return false;
+    }
+    let len = u32::from_le_bytes([d[0], d[1], d[2], 0]) as usize;
+    if len + 4 != d.len() && len + 4 > d.len() {
+        return false;
+    }
+    match d[4] {
+        0x03 | 0x16 => {
+            let sql = &d[5..d.len().min(4 + len)];
+            !sql.is_empty() && sql.iter().take(64).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
+        }
+        0x0e | 0x01 | 0x09 => len == 1,
+        0x17 | 0x19 => len >= 5,
+        _ => false,
+    }
+}
+
+struct Sink<'a> {
+    kind: &'a mut Kind,
+    session: &'a mut Option<Session>,
+    halves_syn: [bool; 2],
+    limits: &'a Limits,
+    became_mysql: bool,
+}
+
+impl StreamSink for Sink<'_> {
+    fn on_event(&mut self, side: usize, ts: Timestamp, ev: StreamEvent<'_>) {
+        if let Kind::Unknown(n) = *self.kind {
+            match &ev {
+                StreamEvent::Data(d) => {
+                    if looks_like_greeting(d) || looks_like_greeting_error(d) {
+                        *self.kind = Kind::Mysql { server_side: side };
+                    } else if looks_like_command(d) {
+                        *self.kind = Kind::Mysql { server_side: 1 - side };
+                    } else if n + 1 >= PROBE_EVENTS {
+                        *self.kind = Kind::NotMysql;
+                    } else {
+                        *self.kind = Kind::Unknown(n + 1);
+                    }
+                }
+                _ => return,
+            }
+            if let Kind::Mysql { server_side } = *self.kind {
+                let greeting = matches!(&ev, StreamEvent::Data(d) if looks_like_greeting(d) || looks_like_greeting_error(d));
+                let mid = !(self.halves_syn[0] && self.halves_syn[1] && greeting);
+                let _ = server_side;
+                *self.session = Some(Session::new(self.limits.clone(), mid));
+                self.became_mysql = true;
+            }
+        }
+        let Kind::Mysql { server_side } = *self.kind else { return };
+        let Some(s) = self.session.as_mut() else { return };
+        let dir = if side == server_side { Dir::ToClient } else { Dir::ToServer };
+        match ev {
+            StreamEvent::Data(d) => s.on_data(dir, ts, d),
+            StreamEvent::Gap(n) => s.on_gap(dir, ts, n),
+            StreamEvent::Fin => s.on_fin(dir, ts),
+            StreamEvent::Rst => s.on_rst(dir, ts),
+        }
+    }
+}
+
+/// Frames in, finished connections out.
+pub struct Pipeline {
+    limits: Limits,
+    server_ports: Vec<u16>,
+    index: HashMap<(SocketAddr, SocketAddr), usize>,
+    slab: Vec<Option<Flow>>,
+    free: Vec<usize>,
+    next_id: u64,
+    last_sweep: Timestamp,
+    /// Last packet time seen.
+    pub now: Timestamp,
+    /// Decode counters.
+    pub decode: DecodeStats,
+    /// Flow-table counters.
+    pub flows: FlowStats,
+    /// Connections that ended, in the order they ended; drained by the caller.
+    pub finished: Vec<FinishedConn>,
+}
+
+impl Pipeline {
+    /// A pipeline treating `server_ports` as MySQL (others are recognised by shape).
+    pub fn new(limits: Limits, server_ports: Vec<u16>) -> Self {
+        Pipeline {
+            limits,
+            server_ports,
+            index: HashMap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            next_id: 0,
+            last_sweep: Timestamp(i64::MIN),
+            now: Timestamp(0),
+            decode: DecodeStats::default(),
+            flows: FlowStats::default(),
+            finished: Vec::new(),
+        }
+    }
+
+    /// Processes one captured frame.
+    pub fn push(&mut self, frame: &Frame<'_>) {
+        if frame.ts > self.now {
+            self.now = frame.ts;
+        }
+        if let Some(seg) = decode(frame, &mut self.decode) {
+            self.segment(frame.ts, &seg);
+        }
+        if self.now.0.saturating_sub(self.last_sweep.0) >= SWEEP_NS {
+            self.last_sweep = self.now;
+            self.sweep(false);
+        }
+    }
+
+    fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+        if a <= b { (a, b) } else { (b, a) }
+    }
+
+    fn new_flow(&mut self, ts: Timestamp, seg: &TcpSegment<'_>) -> usize {
+        if self.index.len() >= self.limits.max_flows {
+            // evict the idlest flow
+            if let Some(idx) =
+                self.slab.iter().enumerate().filter_map(|(i, f)| f.as_ref().map(|f| (i, f.last_ts))).min_by_key(|(_, t)| *t).map(|(i, _)| i)
+            {
+                self.flows.evicted_cap += 1;
+                self.finish(idx, true);
+            }
+        }
+        // The sender of a pure SYN is the client; a SYN-ACK's sender is the server.
+        let (a, b) = if seg.flags.syn && seg.flags.ack { (seg.dst, seg.src) } else { (seg.src, seg.dst) };
+        let kind = if self.server_ports.contains(&b.port()) {
+            Kind::Mysql { server_side: 1 }
+        } else if self.server_ports.contains(&a.port()) {
+            Kind::Mysql { server_side: 0 }
+        } else {
+            Kind::Unknown(0)
+        };
+        let flow = Flow {
+            id: self.next_id,
+            ends: [a, b],
+            halves: [HalfStream::default(), HalfStream::default()],
+            kind,
+            session: None,
+            start_ts: ts,
+            last_ts: ts,
+            closing_since: None,
+            hist: [0; 16],
+            hist_len: 0,
+            limits: self.limits.clone(),
+        };
+        self.next_id += 1;
+        self.flows.tcp_connections += 1;
+        let idx = if let Some(i) = self.free.pop() {
+            self.slab[i] = Some(flow);
+            i
+        } else {
+            self.slab.push(Some(flow));
+            self.slab.len() - 1
+        };
+        self.index.insert(Self::key(a, b), idx);
+        idx
+    }
+
+    fn segment(&mut self, ts: Timestamp, seg: &TcpSegment<'_>) {
+        let key = Self::key(seg.src, seg.dst);
+        let mut idx = match self.index.get(&key) {
+            Some(&i) => i,
+            None => self.new_flow(ts, seg),
+        };
+        // Port reuse: a fresh SYN on a closed (or closing) flow starts a new connection.
+        if seg.flags.syn && !seg.flags.ack {
+            let reuse = self.slab[idx].as_ref().is_some_and(|f| {
+                f.closing_since.is_some() || f.halves[0].isn.is_some_and(|isn| isn != seg.seq) && f.halves[0].stats.bytes > 0
+            });
+            if reuse {
+                self.finish(idx, false);
+                idx = self.new_flow(ts, seg);
+            }
+        }
+        let max_ooo = self.limits.max_ooo_bytes;
+        let Some(flow) = self.slab[idx].as_mut() else { return };
+        flow.last_ts = ts;
+        let side = if seg.src == flow.ends[0] { 0 } else { 1 };
+        if seg.flags.syn {
+            flow.hist(side, if seg.flags.ack { b'H' } else { b'S' });
+        }
+        if !seg.payload.is_empty() || seg.missing > 0 {
+            flow.hist(side, b'D');
+        }
+        if seg.flags.fin {
+            flow.hist(side, b'F');
+        }
+        if seg.flags.rst {
+            flow.hist(side, b'R');
+        }
+        if flow.kind == Kind::NotMysql {
+            return;
+        }
+        if seg.flags.ack {
+            flow.halves[1 - side].note_ack(seg.ack);
+        }
+        let syns = [flow.halves[0].syn_seen, flow.halves[1].syn_seen];
+        let mut sink =
+            Sink { kind: &mut flow.kind, session: &mut flow.session, halves_syn: syns, limits: &flow.limits, became_mysql: false };
+        if let Kind::Mysql { .. } = *sink.kind
+            && sink.session.is_none()
+        {
+            let mid = !(seg.flags.syn || syns[0]);
+            *sink.session = Some(Session::new(flow.limits.clone(), mid));
+            sink.became_mysql = true;
+        }
+        flow.halves[side].on_segment(
+            seg.seq,
+            seg.flags.syn,
+            seg.flags.fin,
+            seg.flags.rst,
+            seg.window,
+            seg.payload,
+            seg.missing,
+            ts,
+            max_ooo,
+            side,
+            &mut sink,
+        );
+        if sink.became_mysql {
+            self.flows.mysql_connections += 1;
+        }
+        if flow.kind == Kind::NotMysql {
+            self.flows.other_connections += 1;
+            flow.session = None;
+            flow.halves = [HalfStream::default(), HalfStream::default()];
+        }
+        let h = &flow.halves;
+        if flow.closing_since.is_none() && (h[0].rst_seen || h[1].rst_seen || (h[0].fin_seen && h[1].fin_seen)) {
+            flow.closing_since = Some(ts);
+        }
+    }
+
+    fn sweep(&mut self, _final: bool) {
+        let now = self.now;
+        let idle_ns = (self.limits.idle_timeout_secs as i64).saturating_mul(1_000_000_000);
+        for i in 0..self.slab.len() {
+            let Some(f) = self.slab[i].as_ref() else { continue };
+            if f.closing_since.is_some_and(|c| now.0.saturating_sub(c.0) >= LINGER_NS) {
+                self.finish(i, false);
+            } else if now.0.saturating_sub(f.last_ts.0) >= idle_ns {
+                if f.kind != Kind::NotMysql && f.closing_since.is_none() {
+                    self.flows.evicted_idle += 1;
+                }
+                self.finish(i, true);
+            }
+        }
+    }
+
+    /// MySQL state of the connections still open, by connection id.
+    pub fn live_states(&self) -> Vec<(u64, &State)> {
+        self.slab.iter().flatten().filter_map(|f| f.session.as_ref().map(|s| (f.id, &s.st))).collect()
+    }
+
+    /// Ends every connection (end of capture); open ones are marked so.
+    pub fn finish_all(&mut self) {
+        for i in 0..self.slab.len() {
+            if self.slab[i].is_some() {
+                self.finish(i, false);
+            }
+        }
+    }
+
+    fn finish(&mut self, idx: usize, evicted: bool) {
+        let Some(mut flow) = self.slab[idx].take() else { return };
+        self.free.push(idx);
+        self.index.remove(&Self::key(flow.ends[0], flow.ends[1]));
+        let Kind::Mysql { server_side } = flow.kind else { return };
+        let ts = flow.last_ts;
+        {
+            let syns = [flow.halves[0].syn_seen, flow.halves[1].syn_seen];
+            let mut sink =
+                Sink { kind: &mut flow.kind, session: &mut flow.session, halves_syn: syns, limits: &flow.limits, became_mysql: false };
+            for side in 0..2 {
+                flow.halves[side].flush(ts, side, &mut sink);
+            }
+        }
+        let Some(mut session) = flow.session.take() else { return };
+        let open = flow.closing_since.is_none() && !evicted;
+        session.finish(open);
+        session.st.end.evicted = evicted;
+        let client_side = 1 - server_side;
+        let mut tcp = TcpInfo::default();
+        for h in &flow.halves {
+            tcp.retransmissions += h.stats.retransmissions;
+            tcp.out_of_order += h.stats.out_of_order;
+            tcp.gaps += h.stats.gaps;
+            tcp.missed_bytes += h.stats.missed_bytes;
+            tcp.zero_windows += h.stats.zero_windows;
+        }
+        tcp.bytes_to_server = flow.halves[client_side].stats.bytes;
+        tcp.bytes_to_client = flow.halves[server_side].stats.bytes;
+        for &code in &flow.hist[..flow.hist_len] {
+            let side = usize::from(code & 0x80 != 0);
+            let c = (code & 0x7f) as char;
+            tcp.history.push(if side == client_side { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() });
+        }
+        if tcp.gaps > 0 {
+            tcp.history.push('G');
+        }
+        let _ = flow.dir_of(0);
+        self.finished.push(FinishedConn {
+            id: flow.id,
+            client: flow.ends[client_side],
+            server: flow.ends[server_side],
+            start_ts: flow.start_ts,
+            end_ts: flow.last_ts,
+            tcp,
+            st: session.st,
+        });
+    }
+}

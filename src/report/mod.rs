@@ -1,0 +1,3 @@
+//! Reporters: the text postmortem and JSON/NDJSON, all from one [`Report`](crate::analysis::Report).
+
+pub mod text;

@@ -1,0 +1,167 @@
+//! The text postmortem: verdict, incident timeline, connection table,
+//! recommendations. Readable at 80 columns; wire text is already sanitised.
+
+use crate::analysis::{Report, Severity, commas, size};
+use std::io::{self, Write};
+
+fn sev(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRITICAL",
+        Severity::Warning => "WARNING ",
+        Severity::Info => "info    ",
+    }
+}
+
+fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        if line > indent && line + 1 + word.chars().count() > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line = indent;
+        } else if line > indent {
+            out.push(' ');
+            line += 1;
+        } else if line == 0 {
+            out.push_str(&" ".repeat(indent));
+            line = indent;
+        }
+        out.push_str(word);
+        line += word.chars().count();
+    }
+    out
+}
+
+/// Writes the postmortem.
+pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    let s = &r.summary;
+    writeln!(w, "mywire {} postmortem", r.generator["version"].as_str().unwrap_or(""))?;
+    for i in &r.inputs {
+        writeln!(
+            w,
+            "  input: {} ({}, {} frames, {}{})",
+            i.path,
+            i.format,
+            commas(i.frames),
+            size(i.bytes),
+            match (i.first_ts, i.last_ts) {
+                (Some(a), Some(b)) => format!(", {} .. {}", a, b.clock()),
+                _ => String::new(),
+            }
+        )?;
+    }
+    for warn in &r.warnings {
+        writeln!(w, "  warning: {warn}")?;
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", wrap(s["verdict"].as_str().unwrap_or(""), 0, 80))?;
+    writeln!(
+        w,
+        "  {} MySQL connections, {} commands, {} server errors; findings: {} critical, {} warning, {} info",
+        s["connections"], s["commands"], s["errors"], s["findings"]["critical"], s["findings"]["warning"], s["findings"]["info"]
+    )?;
+    let lim = &r.settings["max_allowed_packet"];
+    let lim_txt = match (lim["bytes"].as_u64(), lim["upper_bound"].as_u64()) {
+        (Some(b), _) => size(b),
+        (None, Some(u)) => format!("below {} (inferred from ERR 1153)", size(u)),
+        _ => "unknown".into(),
+    };
+    writeln!(w, "  max_allowed_packet: {lim_txt} [source: {}]", lim["source"]["kind"].as_str().unwrap_or("unknown"))?;
+
+    let important: Vec<_> = r.findings.iter().filter(|f| f.severity >= Severity::Warning).collect();
+    if !important.is_empty() {
+        writeln!(w, "\nINCIDENTS")?;
+        let mut timeline = important.clone();
+        timeline.sort_by_key(|f| f.ts);
+        for f in timeline {
+            writeln!(w, "{} {} {}", f.ts.map(|t| t.clock()).unwrap_or_else(|| "               ".into()), sev(f.severity), f.kind)?;
+            writeln!(w, "{}", wrap(&f.title, 4, 80))?;
+            writeln!(w, "{}", wrap(&f.detail, 4, 80))?;
+            if let Some(sql) = f.evidence.get("sql_preview").and_then(|v| v.as_str()) {
+                let short: String = sql.chars().take(68).collect();
+                writeln!(w, "    statement: {short}{}", if sql.chars().count() > 68 { "..." } else { "" })?;
+            }
+        }
+    }
+    let infos: Vec<_> = r.findings.iter().filter(|f| f.severity == Severity::Info).collect();
+    if !infos.is_empty() {
+        writeln!(w, "\nCONTEXT")?;
+        for f in infos.iter().take(20) {
+            writeln!(w, "{}", wrap(&format!("- {}", f.title), 0, 80))?;
+        }
+        if infos.len() > 20 {
+            writeln!(w, "- ... and {} more", infos.len() - 20)?;
+        }
+    }
+    if let Some(codes) = s["errors_by_code"].as_array().filter(|a| !a.is_empty()) {
+        writeln!(w, "\nSERVER ERRORS")?;
+        for c in codes {
+            writeln!(
+                w,
+                "  {:>5} x{:<5} {}",
+                c["code"],
+                c["count"],
+                c["message"].as_str().unwrap_or("").chars().take(64).collect::<String>()
+            )?;
+        }
+    }
+    writeln!(w, "\nCONNECTIONS")?;
+    writeln!(w, "  {:>3} {:<21} {:<10} {:>4} {:>3} {:>9} {:<22}", "id", "client", "user", "cmds", "err", "largest", "close")?;
+    for c in &r.connections {
+        let user: String = c.user.clone().unwrap_or_else(|| "-".into()).chars().take(10).collect();
+        let largest = c.largest_packet.to_server.max(c.largest_packet.to_client);
+        let mut close = c.close.cause.to_string();
+        if let Some(code) = c.close.error_code {
+            close.push_str(&format!(" {code}"));
+        }
+        let flags = format!(
+            "{}{}{}",
+            if c.tls { " tls" } else { "" },
+            if c.compression != "none" { " zip" } else { "" },
+            if c.mid_stream { " mid" } else { "" }
+        );
+        writeln!(
+            w,
+            "  {:>3} {:<21} {:<10} {:>4} {:>3} {:>9} {}{}",
+            c.id,
+            c.client,
+            user,
+            c.commands_total,
+            c.errors,
+            short_size(largest),
+            close,
+            flags
+        )?;
+    }
+    if !r.recommendations.is_empty() {
+        writeln!(w, "\nRECOMMENDATIONS")?;
+        for (i, rec) in r.recommendations.iter().enumerate() {
+            writeln!(w, "{}", wrap(&format!("{}. {}", i + 1, rec.title), 0, 80))?;
+            writeln!(w, "{}", wrap(&rec.detail, 3, 80))?;
+            if let Some(c) = &rec.my_cnf {
+                writeln!(w, "   my.cnf:")?;
+                for l in c.lines() {
+                    writeln!(w, "     {l}")?;
+                }
+            }
+            if let Some(q) = &rec.sql {
+                writeln!(w, "   now:    {q}")?;
+            }
+            if let Some(c) = &rec.client {
+                writeln!(w, "{}", wrap(&format!("client: {c}"), 3, 80))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn short_size(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1}M", n as f64 / (1 << 20) as f64)
+    } else if n >= 1 << 10 {
+        format!("{:.1}K", n as f64 / 1024.0)
+    } else {
+        format!("{n}B")
+    }
+}

@@ -1,0 +1,219 @@
+//! Owned, bounded summaries of a connection: what the reports serialise.
+
+use crate::time::Timestamp;
+use serde::Serialize;
+
+/// Direction of a MySQL packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dir {
+    /// Client to server.
+    ToServer,
+    /// Server to client.
+    ToClient,
+}
+
+impl Dir {
+    /// 0 for client->server, 1 for server->client.
+    pub fn idx(self) -> usize {
+        match self {
+            Dir::ToServer => 0,
+            Dir::ToClient => 1,
+        }
+    }
+    /// `client` or `server`: who sent packets of this direction.
+    pub fn sender(self) -> &'static str {
+        match self {
+            Dir::ToServer => "client",
+            Dir::ToClient => "server",
+        }
+    }
+}
+
+/// A value per direction.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PerDir {
+    /// Client to server.
+    pub to_server: u64,
+    /// Server to client.
+    pub to_client: u64,
+}
+
+impl PerDir {
+    /// Mutable access by direction.
+    pub fn get_mut(&mut self, d: Dir) -> &mut u64 {
+        match d {
+            Dir::ToServer => &mut self.to_server,
+            Dir::ToClient => &mut self.to_client,
+        }
+    }
+    /// Value by direction.
+    pub fn get(&self, d: Dir) -> u64 {
+        match d {
+            Dir::ToServer => self.to_server,
+            Dir::ToClient => self.to_client,
+        }
+    }
+}
+
+/// The server's answer to one command.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Response {
+    /// `ok`, `error`, `resultset`, `eof`, `local_infile`, `none`, `unknown`, `prepare_ok`, `stream`.
+    pub kind: &'static str,
+    /// ERR code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u16>,
+    /// ERR SQLSTATE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqlstate: Option<String>,
+    /// ERR message (sanitised at report time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Rows in result sets (all of them for multi-results).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Result sets returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_sets: Option<u32>,
+    /// Affected rows from OK.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affected_rows: Option<u64>,
+    /// Warnings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<u16>,
+    /// Payload bytes of all response packets.
+    pub bytes: u64,
+    /// Largest single response packet.
+    pub largest_packet: u64,
+}
+
+/// One client command and its response.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CommandRecord {
+    /// Position in the connection (0-based, over all commands, kept or not).
+    pub index: u64,
+    /// Time the request's first byte was captured.
+    pub ts: Timestamp,
+    /// `COM_QUERY` etc.
+    pub command: String,
+    /// SQL (COM_QUERY, COM_STMT_PREPARE; the prepared SQL for COM_STMT_EXECUTE), capped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// True when `sql` was cut at the cap or the packet was incomplete.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sql_truncated: bool,
+    /// Main argument of other commands (schema, table, user, connection id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argument: Option<String>,
+    /// Prepared statement id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_id: Option<u32>,
+    /// Decoded COM_STMT_EXECUTE parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<String>>,
+    /// Size of the request's logical packet (declared size when incomplete).
+    pub request_bytes: u64,
+    /// True when the request packet was never fully sent/captured.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub request_incomplete: bool,
+    /// The response.
+    pub response: Response,
+    /// From the request's first byte to the response's last packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<u64>,
+    /// Sequence-id anomalies seen within this exchange.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub seq_anomalies: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+/// A packet whose sequence id was not the expected next one.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SeqAnomaly {
+    /// When.
+    pub ts: Timestamp,
+    /// Direction of the offending packet.
+    pub direction: Dir,
+    /// Expected sequence id.
+    pub expected: u8,
+    /// Actual sequence id.
+    pub actual: u8,
+    /// Index of the command it belongs to.
+    pub command_index: Option<u64>,
+    /// True when a TCP gap in this direction preceded it (the capture may explain it).
+    pub after_gap: bool,
+}
+
+/// A protocol-level event (malformed packet, resync, cap hit, ...).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ProtoEvent {
+    /// When.
+    pub ts: Timestamp,
+    /// Machine-readable kind: `malformed`, `unexpected`, `gap`, `resync`, `cap`.
+    pub kind: &'static str,
+    /// Direction, where it applies.
+    pub direction: Option<Dir>,
+    /// Human text.
+    pub detail: String,
+}
+
+/// A large logical packet, kept for the oversize detectors.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct BigPacket {
+    /// When its first byte was captured.
+    pub ts: Timestamp,
+    /// Direction.
+    pub direction: Dir,
+    /// Logical size (continuations joined; declared size when incomplete).
+    pub bytes: u64,
+    /// Physical packets it spanned.
+    pub parts: u32,
+    /// Command it belonged to.
+    pub command_index: Option<u64>,
+    /// True when it was never completely seen.
+    pub incomplete: bool,
+}
+
+/// A server variable observed in the traffic.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct VarObservation {
+    /// When.
+    pub ts: Timestamp,
+    /// Lower-case variable name.
+    pub name: String,
+    /// Value as text.
+    pub value: String,
+    /// `show_variables`, `select`, `set_global`, `set_session`.
+    pub how: &'static str,
+}
+
+/// Raw facts about how a connection ended; `analysis` turns them into a cause.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct EndFacts {
+    /// Direction whose FIN came first.
+    pub first_fin: Option<Dir>,
+    /// Time of the first FIN.
+    pub first_fin_ts: Option<Timestamp>,
+    /// Direction whose RST came first.
+    pub first_rst: Option<Dir>,
+    /// Time of the first RST.
+    pub first_rst_ts: Option<Timestamp>,
+    /// COM_QUIT was sent.
+    pub quit_sent: bool,
+    /// Last ERR from the server, with its time and whether it came with no command pending.
+    pub last_error: Option<(u16, Timestamp)>,
+    /// Command pending (sent, not answered) when the connection closed.
+    pub pending_command: Option<u64>,
+    /// Time of the last MySQL packet before the close.
+    pub last_activity: Option<Timestamp>,
+    /// Client bytes sent after the server had closed its side.
+    pub client_bytes_after_server_close: u64,
+    /// The connection was still open when the capture ended.
+    pub open_at_end: bool,
+    /// The connection was evicted by the tracker.
+    pub evicted: bool,
+}
