@@ -1,6 +1,6 @@
 //! Wiring only: sources -> pipeline -> analyser -> reporter.
 
-use crate::analysis::{Analyzer, AnalyzerConfig, Severity};
+use crate::analysis::{Analyzer, AnalyzerConfig};
 use crate::capture::{FileSource, MergedSource};
 use crate::cli::{AnalyzeArgs, Cli, Command, Format};
 use crate::config::Limits;
@@ -20,36 +20,53 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn analyze(a: AnalyzeArgs) -> Result<u8> {
-    let mut sources = Vec::new();
-    for f in &a.files {
-        sources.push(FileSource::open(f)?);
-    }
-    let mut ports = vec![3306];
-    for p in &a.opts.ports {
-        if !ports.contains(p) {
-            ports.push(*p);
+/// Options for one offline analysis, independent of the CLI.
+#[derive(Clone, Debug)]
+pub struct AnalyzeOptions {
+    /// Analyser settings.
+    pub cfg: AnalyzerConfig,
+    /// Memory limits.
+    pub limits: Limits,
+}
+
+impl AnalyzeOptions {
+    /// Defaults: port 3306 plus `extra_ports`, every limit at its default.
+    pub fn new(extra_ports: &[u16]) -> Self {
+        let mut ports = vec![3306];
+        for p in extra_ports {
+            if !ports.contains(p) {
+                ports.push(*p);
+            }
+        }
+        AnalyzeOptions {
+            cfg: AnalyzerConfig {
+                max_allowed_packet: None,
+                server_ports: ports,
+                redact_literals: false,
+                slow_us: None,
+                commands: crate::analysis::CommandsMode::Capped,
+                max_commands: 200,
+            },
+            limits: Limits::default(),
         }
     }
-    let limits = Limits::default();
-    let cfg = AnalyzerConfig {
-        max_allowed_packet: a.opts.max_allowed_packet,
-        server_ports: ports.clone(),
-        redact_literals: a.opts.redact_literals,
-        slow_us: a.opts.slow.map(|ms| (ms * 1000.0) as u64),
-        commands: a.opts.commands,
-        max_commands: a.opts.max_commands,
-    };
-    let out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut out = BufWriter::new(out);
+}
+
+/// Runs the whole offline pipeline over `files`. `on_conn` sees each
+/// connection as it ends, with the findings it added (for streaming output).
+pub fn analyze_files(
+    files: &[String],
+    opts: &AnalyzeOptions,
+    on_conn: &mut dyn FnMut(&crate::analysis::ConnReport, &[crate::analysis::Finding]) -> Result<()>,
+) -> Result<crate::analysis::Report> {
+    let mut sources = Vec::new();
+    for f in files {
+        sources.push(FileSource::open(f)?);
+    }
     let mut merged = MergedSource::new(sources);
-    let mut pipe = Pipeline::new(limits, ports);
-    let mut an = Analyzer::new(cfg);
-    let ndjson = a.format == Format::Ndjson;
-    let drain = |pipe: &mut Pipeline, an: &mut Analyzer, out: &mut dyn Write| -> Result<()> {
+    let mut pipe = Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone());
+    let mut an = Analyzer::new(opts.cfg.clone());
+    let drain = |pipe: &mut Pipeline, an: &mut Analyzer, on_conn: &mut dyn FnMut(&crate::analysis::ConnReport, &[crate::analysis::Finding]) -> Result<()>| -> Result<()> {
         let finished = std::mem::take(&mut pipe.finished);
         if !finished.is_empty() {
             // KILLs and variables of connections still open, or ending in the same batch,
@@ -59,40 +76,60 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
         }
         for fc in finished {
             let (ci, nf) = an.add(fc);
-            if ndjson {
-                let c = &an.conns[ci];
-                for f in &an.findings[an.findings.len() - nf..] {
-                    let mut v = serde_json::to_value(f)?;
-                    v["type"] = json!("finding");
-                    serde_json::to_writer(&mut *out, &v)?;
-                    out.write_all(b"\n")?;
-                }
-                let mut v = serde_json::to_value(c)?;
-                v["type"] = json!("connection");
-                serde_json::to_writer(&mut *out, &v)?;
-                out.write_all(b"\n")?;
-            }
+            on_conn(&an.conns[ci], &an.findings[an.findings.len() - nf..])?;
         }
         Ok(())
     };
     while let Some(frame) = merged.next_frame() {
         pipe.push(&frame);
         if !pipe.finished.is_empty() {
-            drain(&mut pipe, &mut an, &mut out)?;
+            drain(&mut pipe, &mut an, on_conn)?;
         }
     }
     pipe.finish_all();
-    drain(&mut pipe, &mut an, &mut out)?;
+    drain(&mut pipe, &mut an, on_conn)?;
     let inputs = merged.inputs();
     let warnings = merged.warnings();
-    for w in &warnings {
+    let capture = json!({"decode": pipe.decode, "flows": pipe.flows});
+    Ok(an.report(inputs, warnings, capture))
+}
+
+fn analyze(a: AnalyzeArgs) -> Result<u8> {
+    let mut opts = AnalyzeOptions::new(&a.opts.ports);
+    opts.cfg.max_allowed_packet = a.opts.max_allowed_packet;
+    opts.cfg.redact_literals = a.opts.redact_literals;
+    opts.cfg.slow_us = a.opts.slow.map(|ms| (ms * 1000.0) as u64);
+    opts.cfg.commands = a.opts.commands;
+    opts.cfg.max_commands = a.opts.max_commands;
+    let out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = BufWriter::new(out);
+    let ndjson = a.format == Format::Ndjson;
+    let report = analyze_files(&a.files, &opts, &mut |conn, findings| {
+        if ndjson {
+            for f in findings {
+                let mut v = serde_json::to_value(f)?;
+                v["type"] = json!("finding");
+                serde_json::to_writer(&mut out, &v)?;
+                out.write_all(b"\n")?;
+            }
+            let mut v = serde_json::to_value(conn)?;
+            v["type"] = json!("connection");
+            serde_json::to_writer(&mut out, &v)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })?;
+    for w in &report.warnings {
         eprintln!("mywire: warning: {w}");
     }
-    if inputs.iter().all(|i| i.frames == 0) {
+    if report.inputs.iter().all(|i| i.frames == 0) {
         eprintln!("mywire: warning: no frames in the input");
+    } else if report.connections.is_empty() {
+        eprintln!("mywire: warning: no MySQL connections recognised; if the server listens on a custom port and the handshake is not in the capture, add --port N");
     }
-    let capture = json!({"decode": pipe.decode, "flows": pipe.flows});
-    let report = an.report(inputs, warnings, capture);
     match a.format {
         Format::Text => crate::report::text::write(&report, &mut out)?,
         Format::Json => {
@@ -106,11 +143,10 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
         }
     }
     out.flush()?;
-    if let Some(level) = a.fail_on
-        && report.findings.iter().any(|f| f.severity >= level)
-    {
-        return Ok(1);
+    if let Some(level) = a.fail_on {
+        if report.findings.iter().any(|f| f.severity >= level) {
+            return Ok(1);
+        }
     }
-    let _ = Severity::Info;
     Ok(0)
 }

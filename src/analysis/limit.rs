@@ -17,7 +17,7 @@ pub enum LimitSource {
         /// `show_variables`, `select`, `set_global`, `set_session`.
         how: String,
     },
-    /// Bounded by ERR 1153 (no value visible).
+    /// Bounded by ERR 1153 and by the largest packet accepted (no value visible).
     Inferred,
     /// The default of the server version in the greeting.
     VersionDefault {
@@ -34,7 +34,7 @@ impl LimitSource {
         match self {
             LimitSource::CommandLine => "command_line",
             LimitSource::Traffic { .. } => "traffic",
-            LimitSource::Inferred => "inferred_from_1153",
+            LimitSource::Inferred => "inferred",
             LimitSource::VersionDefault { .. } => "version_default",
             LimitSource::Unknown => "unknown",
         }
@@ -45,7 +45,7 @@ impl LimitSource {
         match self {
             LimitSource::CommandLine => "given with --max-allowed-packet".into(),
             LimitSource::Traffic { connection, how } => format!("seen in the traffic: {how} on connection #{connection}"),
-            LimitSource::Inferred => "inferred from ERR 1153".into(),
+            LimitSource::Inferred => "inferred from what the server accepted and rejected".into(),
             LimitSource::VersionDefault { version } => format!("default for {version}; not observed"),
             LimitSource::Unknown => "unknown".into(),
         }
@@ -127,6 +127,10 @@ pub fn effective(
         return LimitInfo { bytes: None, source: LimitSource::Inferred, upper_bound: upper, lower_bound: lower };
     }
     if let Some((v, b)) = versions.iter().find_map(|v| version_default(v).map(|b| (v, b))) {
+        // The server accepted a larger packet: its limit was raised; the default is wrong.
+        if accepted > b {
+            return LimitInfo { bytes: None, source: LimitSource::Inferred, upper_bound: None, lower_bound: lower };
+        }
         return LimitInfo {
             bytes: Some(b),
             source: LimitSource::VersionDefault { version: v.clone() },
@@ -180,6 +184,19 @@ mod tests {
         assert_eq!(version_default("8.0.32"), Some(64 << 20));
         assert_eq!(version_default("5.7.25"), Some(4 << 20));
         assert_eq!(version_default("5.5.62"), Some(1 << 20));
+    }
+
+    #[test]
+    fn evidence_beats_version_default() {
+        let v = vec!["5.5.5-10.11.19-MariaDB".to_string()];
+        let d = effective(None, &[], &v, &[], 1000);
+        assert_eq!((d.bytes, d.source.key()), (Some(16 << 20), "version_default"));
+        let raised = effective(None, &[], &v, &[], 35_660_258);
+        assert_eq!((raised.bytes, raised.source.key(), raised.lower_bound), (None, "inferred", Some(35_660_258)));
+        let rejected = effective(None, &[], &v, &[(0, 6_000_037)], 100);
+        assert_eq!((rejected.bytes, rejected.upper_bound), (None, Some(6_000_037)));
+        let cli = effective(Some(1 << 20), &[], &v, &[(0, 6_000_037)], 100);
+        assert_eq!((cli.bytes, cli.source.key()), (Some(1 << 20), "command_line"));
     }
 
     #[test]

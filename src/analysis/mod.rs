@@ -88,7 +88,7 @@ pub struct Finding {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct CloseInfo {
     /// `client_quit`, `client_aborted`, `client_reset`, `server_error_close`, `server_idle_timeout`,
-    /// `killed`, `server_closed`, `server_reset`, `open_at_capture_end`, `evicted`, `auth_failed`.
+    /// `killed`, `server_closed`, `server_reset`, `open_at_capture_end`, `evicted`, `auth_failed`, `refused`.
     pub cause: &'static str,
     /// `client`, `server` or `none`.
     pub initiator: &'static str,
@@ -227,7 +227,8 @@ pub struct Analyzer {
     slow_count: u64,
 }
 
-fn human(n: u64) -> String {
+/// Bytes in binary units, e.g. `5.7 MiB`.
+pub fn human(n: u64) -> String {
     const K: f64 = 1024.0;
     let f = n as f64;
     if f >= K * K * K {
@@ -400,6 +401,11 @@ impl Analyzer {
             return ci;
         };
         ci.initiator = dir.sender();
+        if is_rst && dir == Dir::ToClient && fc.tcp.history == "Sr" {
+            ci.cause = "refused";
+            ci.detail = "the server host answered the SYN with a RST: nothing listens on that port (clients see 2002/2003 \"Can't connect\")".into();
+            return ci;
+        }
         ci.idle_secs = e.last_activity.map(|t| (close_ts.secs_since(t) * 1e6).round() / 1e6);
         let idle = ci.idle_secs.unwrap_or(0.0);
         if st.identity.auth_result.as_deref().is_some_and(|r| r.starts_with("error")) {
@@ -734,11 +740,14 @@ impl Analyzer {
             "server_closed" | "server_reset" | "server_idle_timeout" | "client_reset" => Some(Severity::Warning),
             "client_aborted" if c.pending_command.is_some() => Some(Severity::Warning),
             "client_aborted" | "evicted" => Some(Severity::Info),
+            "refused" => Some(Severity::Warning),
             "auth_failed" => {
                 Some(if c.error_code == Some(1040) || c.error_code == Some(1129) { Severity::Critical } else { Severity::Warning })
             }
             _ => None,
         };
+        // Behind TLS the COM_QUIT and any error are invisible: a close says little.
+        let sev = if rep.tls { sev.map(|_| Severity::Info) } else { sev };
         if let Some(sev) = sev {
             let used_dead = if c.client_bytes_after_close > 0 {
                 format!(" The client then sent {} on the dead connection and got an error (2006/2013).", size(c.client_bytes_after_close))

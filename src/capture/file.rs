@@ -98,8 +98,10 @@ impl FileSource {
             Some([0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]) => "pcap",
             _ => return Err(CaptureError::NotACapture { path: path.into(), looks_like: describe(&head) }),
         };
-        let reader = pcap_parser::create_reader(READ_BUF, inner)
-            .map_err(|_| CaptureError::NotACapture { path: path.into(), looks_like: describe(&head) })?;
+        let reader = pcap_parser::create_reader(READ_BUF, FillRead(inner)).map_err(|e| CaptureError::NotACapture {
+            path: path.into(),
+            looks_like: format!("{}; the {fmt} reader said: {e:?}", describe(&head)),
+        })?;
         Ok(FileSource {
             reader,
             rs: ReadState {
@@ -256,6 +258,34 @@ impl ReadState {
         if !self.info.warnings.contains(&m) {
             self.info.warnings.push(m);
         }
+    }
+}
+
+/// pcap-parser issues one `read()` per refill and expects a whole block from
+/// the first one; decoders, pipes and chained readers return short reads.
+/// This keeps reading until [`MIN_FILL`] bytes (or the buffer, or EOF).
+struct FillRead<R>(R);
+
+/// Bytes a refill waits for before handing data to the parser (bounds latency on slow pipes).
+const MIN_FILL: usize = 64 << 10;
+
+impl<R: Read> Read for FillRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf.len().min(MIN_FILL);
+        let mut n = 0;
+        while n < want {
+            match self.0.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if n > 0 => {
+                    let _ = e;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
     }
 }
 

@@ -132,11 +132,9 @@ impl HalfStream {
                     self.ooo_bytes += payload.len();
                     v.insert((payload.to_vec(), missing));
                 }
-                // Data acknowledged by the peer was on the wire: the hole will never fill.
-                if self.peer_acked >= start {
-                    self.gap_to(start, ts, side, sink);
-                    self.drain(ts, side, sink);
-                }
+                // Data acknowledged by the peer was on the wire: the hole before the
+                // first buffered segment will never fill.
+                self.close_acked_holes(ts, side, sink);
                 while self.ooo_bytes > max_ooo {
                     self.stats.ooo_cap_hits += 1;
                     let Some(&first) = self.ooo.keys().next() else { break };
@@ -184,6 +182,16 @@ impl HalfStream {
     fn gap_to<S: StreamSink>(&mut self, to: u64, ts: Timestamp, side: usize, sink: &mut S) {
         if to > self.next {
             self.record_gap(to - self.next, ts, side, sink);
+        }
+    }
+
+    fn close_acked_holes<S: StreamSink>(&mut self, ts: Timestamp, side: usize, sink: &mut S) {
+        while let Some(&first) = self.ooo.keys().next() {
+            if self.peer_acked < first || first <= self.next {
+                break;
+            }
+            self.gap_to(first, ts, side, sink);
+            self.drain(ts, side, sink);
         }
     }
 
@@ -284,6 +292,20 @@ mod tests {
         assert_eq!(c.bytes, b"abc???ghij");
         assert_eq!(c.gaps, vec![3]);
         assert!(h.mid_stream);
+    }
+
+    #[test]
+    fn acked_hole_ends_at_the_first_buffered_segment() {
+        // lost [3,8), buffered [8,10); the ACK covers both; a later segment must not
+        // widen the gap over the buffered bytes.
+        let mut h = HalfStream::default();
+        let mut c = Collect::default();
+        seg(&mut h, &mut c, 0, b"abc");
+        seg(&mut h, &mut c, 8, b"ij");
+        h.note_ack(10);
+        seg(&mut h, &mut c, 10, b"kl");
+        assert_eq!(c.bytes, b"abc?????ijkl");
+        assert_eq!((c.gaps.clone(), h.stats.missed_bytes), (vec![5], 5));
     }
 
     #[test]

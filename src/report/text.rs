@@ -1,7 +1,7 @@
 //! The text postmortem: verdict, incident timeline, connection table,
 //! recommendations. Readable at 80 columns; wire text is already sanitised.
 
-use crate::analysis::{Report, Severity, commas, size};
+use crate::analysis::{Report, Severity, commas, human, size};
 use std::io::{self, Write};
 
 fn sev(s: Severity) -> &'static str {
@@ -38,36 +38,41 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     let s = &r.summary;
     writeln!(w, "mywire {} postmortem", r.generator["version"].as_str().unwrap_or(""))?;
     for i in &r.inputs {
+        writeln!(w, "  input: {}", i.path)?;
         writeln!(
             w,
-            "  input: {} ({}, {} frames, {}{})",
-            i.path,
+            "         {}, {} frames, {}{}",
             i.format,
             commas(i.frames),
-            size(i.bytes),
+            human(i.bytes),
             match (i.first_ts, i.last_ts) {
-                (Some(a), Some(b)) => format!(", {} .. {}", a, b.clock()),
+                (Some(a), Some(b)) => format!(", {} .. {}", a.clock(), b.clock()),
                 _ => String::new(),
             }
         )?;
+        if let Some(a) = i.first_ts {
+            writeln!(w, "         from {a}")?;
+        }
     }
     for warn in &r.warnings {
-        writeln!(w, "  warning: {warn}")?;
+        writeln!(w, "{}", wrap(&format!("warning: {warn}"), 2, 80))?;
     }
     writeln!(w)?;
     writeln!(w, "{}", wrap(s["verdict"].as_str().unwrap_or(""), 0, 80))?;
+    writeln!(w, "  {} MySQL connection(s), {} command(s), {} server error(s)", s["connections"], s["commands"], s["errors"])?;
     writeln!(
         w,
-        "  {} MySQL connections, {} commands, {} server errors; findings: {} critical, {} warning, {} info",
-        s["connections"], s["commands"], s["errors"], s["findings"]["critical"], s["findings"]["warning"], s["findings"]["info"]
+        "  findings: {} critical, {} warning, {} info",
+        s["findings"]["critical"], s["findings"]["warning"], s["findings"]["info"]
     )?;
     let lim = &r.settings["max_allowed_packet"];
-    let lim_txt = match (lim["bytes"].as_u64(), lim["upper_bound"].as_u64()) {
-        (Some(b), _) => size(b),
-        (None, Some(u)) => format!("below {} (inferred from ERR 1153)", size(u)),
+    let lim_txt = match (lim["bytes"].as_u64(), lim["upper_bound"].as_u64(), lim["lower_bound"].as_u64()) {
+        (Some(b), _, _) => format!("{} [{}]", size(b), lim["source"]["kind"].as_str().unwrap_or("unknown")),
+        (None, Some(u), _) => format!("below {} (from ERR 1153)", size(u)),
+        (None, None, Some(l)) => format!("at least {} (accepted)", size(l)),
         _ => "unknown".into(),
     };
-    writeln!(w, "  max_allowed_packet: {lim_txt} [source: {}]", lim["source"]["kind"].as_str().unwrap_or("unknown"))?;
+    writeln!(w, "  max_allowed_packet: {lim_txt}")?;
 
     let important: Vec<_> = r.findings.iter().filter(|f| f.severity >= Severity::Warning).collect();
     if !important.is_empty() {
@@ -79,8 +84,8 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "{}", wrap(&f.title, 4, 80))?;
             writeln!(w, "{}", wrap(&f.detail, 4, 80))?;
             if let Some(sql) = f.evidence.get("sql_preview").and_then(|v| v.as_str()) {
-                let short: String = sql.chars().take(68).collect();
-                writeln!(w, "    statement: {short}{}", if sql.chars().count() > 68 { "..." } else { "" })?;
+                let short: String = sql.chars().take(62).collect();
+                writeln!(w, "    statement: {short}{}", if sql.chars().count() > 62 { "..." } else { "" })?;
             }
         }
     }
@@ -107,9 +112,9 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
     }
     writeln!(w, "\nCONNECTIONS")?;
-    writeln!(w, "  {:>3} {:<21} {:<10} {:>4} {:>3} {:>9} {:<22}", "id", "client", "user", "cmds", "err", "largest", "close")?;
+    writeln!(w, "  {:>3} {:<21} {:<8} {:>5} {:>4} {:>7} close", "id", "client", "user", "cmds", "err", "largest")?;
     for c in &r.connections {
-        let user: String = c.user.clone().unwrap_or_else(|| "-".into()).chars().take(10).collect();
+        let user: String = c.user.clone().unwrap_or_else(|| "-".into()).chars().take(8).collect();
         let largest = c.largest_packet.to_server.max(c.largest_packet.to_client);
         let mut close = c.close.cause.to_string();
         if let Some(code) = c.close.error_code {
@@ -123,7 +128,7 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         );
         writeln!(
             w,
-            "  {:>3} {:<21} {:<10} {:>4} {:>3} {:>9} {}{}",
+            "  {:>3} {:<21} {:<8} {:>5} {:>4} {:>7} {}{}",
             c.id,
             c.client,
             user,

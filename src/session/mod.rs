@@ -144,6 +144,8 @@ pub struct State {
     /// Close facts.
     pub end: EndFacts,
     gap_pending: [bool; 2],
+    reply_resync: Option<u64>,
+    comp_next_seq: u8,
     server_closed: bool,
     last_packet_ts: Option<Timestamp>,
     /// Bytes skipped while resynchronising.
@@ -208,6 +210,8 @@ impl State {
             kills: Vec::new(),
             end: EndFacts::default(),
             gap_pending: [false; 2],
+            reply_resync: None,
+            comp_next_seq: 0,
             server_closed: false,
             last_packet_ts: None,
             skipped_bytes: 0,
@@ -238,16 +242,18 @@ impl State {
         }
     }
 
-    fn check_seq(&mut self, p: &Packet<'_>, dir: Dir) {
-        // After an anomaly from one side, the other side's reply re-synchronises
+    /// Compares a packet's sequence id with the expected one; records an
+    /// anomaly attributed to command `cmd` (if any). Returns true on anomaly.
+    fn check_seq(&mut self, p: &Packet<'_>, dir: Dir, cmd: Option<u64>) -> bool {
+        // After a client packet with a wrong id, the server's reply re-synchronises
         // (MariaDB answers a broken packet with sequence id 0): not a second anomaly.
-        let replying_to_anomaly = self.seq_anomalies.last().is_some_and(|a| {
-            a.direction != dir && a.command_index.is_some() && a.command_index == self.pending.back().map(|e| e.rec.index)
-        }) && self.pending.back().is_some_and(|e| e.rec.seq_anomalies == 1 && !e.answered);
-        if p.seq != self.next_seq && !replying_to_anomaly {
+        // Under compression the inner ids follow the compressed counter: checked there.
+        let resync = (dir == Dir::ToClient && cmd.is_some() && self.reply_resync == cmd) || self.compression.is_some();
+        self.reply_resync = None;
+        let anomaly = p.seq != self.next_seq && !resync;
+        if anomaly {
             self.seq_anomalies_total += 1;
-            let command_index = self.pending.back().map(|e| e.rec.index);
-            if let Some(e) = self.pending.back_mut() {
+            if let Some(e) = self.pending.iter_mut().rev().find(|e| Some(e.rec.index) == cmd) {
                 e.rec.seq_anomalies += 1;
             }
             if self.seq_anomalies.len() < self.limits.max_events_per_conn {
@@ -256,9 +262,12 @@ impl State {
                     direction: dir,
                     expected: self.next_seq,
                     actual: p.seq,
-                    command_index,
+                    command_index: cmd,
                     after_gap: self.gap_pending[dir.idx()],
                 });
+            }
+            if dir == Dir::ToServer {
+                self.reply_resync = cmd;
             }
         }
         if p.seq_breaks > 0 {
@@ -266,6 +275,29 @@ impl State {
         }
         self.next_seq = p.last_seq.wrapping_add(1);
         self.gap_pending[dir.idx()] = false;
+        anomaly
+    }
+
+    /// Checks a compressed frame's sequence id (compressed protocol).
+    fn check_compressed_seq(&mut self, seq: u8, dir: Dir, new_command: bool, ts: Timestamp) {
+        if new_command {
+            self.comp_next_seq = 0;
+        }
+        if seq != self.comp_next_seq {
+            self.seq_anomalies_total += 1;
+            let cmd = if new_command { Some(self.commands_total) } else { self.pending.front().map(|e| e.rec.index) };
+            if self.seq_anomalies.len() < self.limits.max_events_per_conn {
+                self.seq_anomalies.push(SeqAnomaly {
+                    ts,
+                    direction: dir,
+                    expected: self.comp_next_seq,
+                    actual: seq,
+                    command_index: cmd,
+                    after_gap: self.gap_pending[dir.idx()],
+                });
+            }
+        }
+        self.comp_next_seq = seq.wrapping_add(1);
     }
 
     /// The transition table. Returns `Stop` when the byte stream changes mode
@@ -280,7 +312,7 @@ impl State {
         match (self.phase, dir) {
             (Phase::AwaitGreeting, Dir::ToClient) => {
                 self.next_seq = p.seq;
-                self.check_seq(&p, dir);
+                self.check_seq(&p, dir, None);
                 match first {
                     Some(0x0a) => match msg::parse_handshake_v10(p.payload) {
                         Ok((_, hs)) => {
@@ -306,7 +338,7 @@ impl State {
                 }
             }
             (Phase::AwaitLogin, Dir::ToServer) => {
-                self.check_seq(&p, dir);
+                self.check_seq(&p, dir, None);
                 match msg::parse_login_request(p.payload) {
                     Ok((_, LoginRequest::SslRequest { .. })) => {
                         self.phase = Phase::Tls;
@@ -344,7 +376,7 @@ impl State {
                 }
             }
             (Phase::Auth, Dir::ToClient) => {
-                self.check_seq(&p, dir);
+                self.check_seq(&p, dir, None);
                 match first {
                     Some(0x00) => {
                         self.identity.auth_result = Some("ok".into());
@@ -370,7 +402,9 @@ impl State {
                     _ => {} // AuthMoreData (0x01) and friends
                 }
             }
-            (Phase::Auth, Dir::ToServer) => self.check_seq(&p, dir),
+            (Phase::Auth, Dir::ToServer) => {
+                self.check_seq(&p, dir, None);
+            }
             (Phase::Command | Phase::Unsynced, Dir::ToServer) => self.client_packet(p),
             (Phase::Command, Dir::ToClient) => self.server_packet(p),
             (Phase::Unsynced, Dir::ToClient) => {
@@ -402,7 +436,8 @@ impl State {
             && matches!(ex.resp, Resp::LocalInfileData | Resp::ChangeUserAuth)
             && self.in_exchange
         {
-            self.check_seq(&p, Dir::ToServer);
+            let idx = Some(ex.rec.index);
+            self.check_seq(&p, Dir::ToServer, idx);
             let ex = self.pending.back_mut().expect("checked");
             ex.rec.request_bytes += p.len;
             if ex.resp == Resp::LocalInfileData && p.len == 0 {
@@ -430,14 +465,17 @@ impl State {
         }
         self.next_seq = 0;
         self.in_exchange = true;
-        self.check_seq(&p, Dir::ToServer);
-        self.start_exchange(&p, false);
+        let anomalous = self.check_seq(&p, Dir::ToServer, Some(self.commands_total));
+        self.start_exchange(&p, false, anomalous);
     }
 
-    fn start_exchange(&mut self, p: &Packet<'_>, incomplete: bool) {
+    fn start_exchange(&mut self, p: &Packet<'_>, incomplete: bool, seq_anomaly: bool) {
         let code = CommandCode(p.payload.first().copied().unwrap_or(0));
         let index = self.commands_total;
         self.commands_total += 1;
+        if let Some(b) = self.big_packets.iter_mut().rev().find(|b| b.ts == p.ts && b.direction == Dir::ToServer) {
+            b.command_index.get_or_insert(index);
+        }
         let qcap = self.limits.max_query_bytes;
         let mut rec = CommandRecord {
             index,
@@ -452,7 +490,7 @@ impl State {
             request_incomplete: incomplete,
             response: Response { kind: "none", ..Default::default() },
             latency_us: None,
-            seq_anomalies: 0,
+            seq_anomalies: u32::from(seq_anomaly),
         };
         let mut resp = Resp::First;
         let mut binary = false;
@@ -632,7 +670,8 @@ impl State {
             self.event(p.ts, "unexpected", Some(Dir::ToClient), format!("server packet of {} bytes with no command pending", p.len));
             return;
         }
-        self.check_seq(&p, Dir::ToClient);
+        let front = self.pending.front().map(|e| e.rec.index);
+        self.check_seq(&p, Dir::ToClient, front);
         let caps = self.caps;
         let cache_meta = self.mariadb_ext & (1 << 4) != 0;
         let payload = p.payload;
@@ -916,8 +955,8 @@ impl State {
         self.note_big(part.ts, Dir::ToServer, part.declared, 1, true);
         self.next_seq = 0;
         self.in_exchange = true;
-        self.check_seq(&p, Dir::ToServer);
-        self.start_exchange(&p, true);
+        let anomalous = self.check_seq(&p, Dir::ToServer, Some(self.commands_total));
+        self.start_exchange(&p, true, anomalous);
         self.event(
             part.ts,
             "incomplete_request",
@@ -933,6 +972,7 @@ pub struct Session {
     framers: [Framer; 2],
     decomp: [Option<Decompressor>; 2],
     inflated: Vec<u8>,
+    frames: Vec<(u8, usize, usize, bool)>,
     partial_adopted: Option<Timestamp>,
     /// Protocol state.
     pub st: State,
@@ -946,6 +986,7 @@ impl Session {
             framers: [Framer::new(cap), Framer::new(cap)],
             decomp: [None, None],
             inflated: Vec::new(),
+            frames: Vec::new(),
             partial_adopted: None,
             st: State::new(limits, mid_stream),
         }
@@ -984,25 +1025,31 @@ impl Session {
         let mut rest = data;
         while !rest.is_empty() {
             if let Some(dc) = self.decomp[d].as_mut() {
-                let Session { framers, st, inflated, .. } = self;
+                let Session { framers, st, inflated, frames, .. } = self;
                 let fr = &mut framers[d];
                 inflated.clear();
-                let mut bad = 0u32;
+                frames.clear();
                 dc.feed(rest, &mut |f| {
-                    if f.error.is_some() {
-                        bad += 1;
-                    }
+                    let start = inflated.len();
                     inflated.extend_from_slice(f.data);
+                    frames.push((f.seq, start, inflated.len(), f.error.is_some()));
                 });
-                if bad > 0 {
-                    st.event(ts, "malformed", Some(dir), format!("{bad} undecodable compressed frame(s)"));
-                    fr.reset();
-                }
                 let buf = std::mem::take(inflated);
-                fr.feed(&buf, ts, &mut |p| {
-                    st.on_packet(dir, p);
-                    Control::Continue
-                });
+                for &(seq, a, b, bad) in frames.iter() {
+                    if bad {
+                        st.event(ts, "malformed", Some(dir), "undecodable compressed frame".into());
+                        fr.reset();
+                        continue;
+                    }
+                    // The server checks the compressed header's sequence id (and re-bases the
+                    // inner ids on it), so that is the one to verify: 0 at each new command.
+                    let new_command = dir == Dir::ToServer && st.pending.is_empty() && fr.at_boundary();
+                    st.check_compressed_seq(seq, dir, new_command, ts);
+                    fr.feed(&buf[a..b], ts, &mut |p| {
+                        st.on_packet(dir, p);
+                        Control::Continue
+                    });
+                }
                 *inflated = buf;
                 return;
             }

@@ -1,0 +1,219 @@
+//! Every capture in captures/ against the facts its recording script wrote
+//! down (`<scenario>.expect.json`): connections, commands in order, server
+//! errors, how each connection ended, packet sizes. Plus JSON snapshots.
+
+use crate::util::{analyze, capture, captures_dir, committed_captures, count};
+use mywire::analysis::{ConnReport, Report};
+use serde_json::Value;
+
+fn expect(name: &str) -> Value {
+    let p = captures_dir().join(format!("{name}.expect.json"));
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn conn_by_port<'a>(r: &'a Report, port: u64) -> &'a ConnReport {
+    r.connections
+        .iter()
+        .find(|c| c.client.ends_with(&format!(":{port}")))
+        .unwrap_or_else(|| panic!("no connection from client port {port}: {:?}", r.connections.iter().map(|c| &c.client).collect::<Vec<_>>()))
+}
+
+fn client_side_error(e: &Value) -> bool {
+    e.as_u64().is_some_and(|e| e == 0 || e >= 2000)
+}
+
+/// Checks one scenario; returns the report for further assertions.
+fn check(name: &str) -> Report {
+    let exp = expect(name);
+    let r = analyze(&[capture(name)]);
+    for ec in exp["connections"].as_array().unwrap() {
+        let port = ec["client_port"].as_u64().unwrap();
+        let c = conn_by_port(&r, port);
+        if ec["tls"].as_bool() == Some(true) {
+            assert!(c.tls, "{name}:{port} should be TLS");
+            continue;
+        }
+        // commands, in order (a subsequence when the driver adds its own)
+        let subset = ec["driver_may_add_commands"].as_bool() == Some(true);
+        let got: Vec<(&str, Option<&str>)> = c.commands.iter().map(|x| (x.command.as_str(), x.sql.as_deref())).collect();
+        let mut i = 0;
+        for w in ec["commands"].as_array().unwrap() {
+            let name_w = w["command"].as_str().unwrap();
+            let sql_w = if w.get("sql_bytes").is_some() { None } else { w["sql"].as_str() };
+            let matches = |k: usize| got[k].0 == name_w && (sql_w.is_none() || got[k].1 == sql_w);
+            if subset {
+                while i < got.len() && !matches(i) {
+                    i += 1;
+                }
+            }
+            if i < got.len() && matches(i) {
+                // server errors the client received are on the wire, on this command
+                if let Some(code) = w["error"].as_u64().filter(|_| !client_side_error(&w["error"])) {
+                    assert_eq!(c.commands[i].response.error_code, Some(code as u16), "{name}:{port} {name_w} error");
+                }
+                i += 1;
+            } else if client_side_error(&w["error"]) {
+                continue; // never (fully) sent: may be absent
+            } else {
+                panic!("{name}:{port}: expected {name_w} {sql_w:?} at {i}; mywire has {:?}", got.get(i));
+            }
+        }
+        if !subset {
+            assert_eq!(i, got.len(), "{name}:{port}: mywire saw extra commands {:?}", &got[i..]);
+        }
+        // the biggest packet the client sent
+        let sent = ec["largest_packet_sent"].as_u64().unwrap();
+        if sent > 1000 {
+            assert_eq!(c.largest_packet.to_server, sent, "{name}:{port} largest packet");
+        }
+        // how it ended
+        let close = &ec["close"];
+        let how = close["how"].as_str().unwrap();
+        let want = match (close["by"].as_str().unwrap(), how) {
+            (_, "quit") => "client_quit",
+            ("server", "error_close") => "server_error_close",
+            ("server", "killed") => "killed",
+            ("server", "idle_timeout") => "server_idle_timeout",
+            ("client", "process_killed") => "client_aborted",
+            ("client", "reset") => "client_reset",
+            ("client", "fin") => "client_aborted",
+            other => panic!("unmapped close {other:?}"),
+        };
+        assert_eq!(c.close.cause, want, "{name}:{port} close: {}", c.close.detail);
+        if let Some(code) = close["after_error"].as_u64() {
+            assert_eq!(c.close.error_code, Some(code as u16), "{name}:{port} close error");
+        }
+        if let Some(kp) = close["killed_by_port"].as_u64() {
+            let killer = conn_by_port(&r, kp);
+            assert_eq!(c.close.killed_by, Some(killer.id), "{name}:{port} killer");
+        }
+        if how == "process_killed" {
+            assert!(c.close.pending_command.is_some(), "{name}:{port}: a query was running when the client died");
+        }
+        if ec["compression"].as_str() == Some("zlib") {
+            assert_eq!(c.compression, "zlib");
+        }
+        if let Some(id) = ec["connection_id"].as_u64() {
+            assert_eq!(c.connection_id, Some(id as u32));
+        }
+        assert_eq!(c.user.as_deref(), Some(exp["user"].as_str().unwrap()), "{name}:{port} user");
+    }
+    assert_eq!(r.connections.len(), exp["connections"].as_array().unwrap().len(), "{name}: connection count");
+    r
+}
+
+fn clean(name: &str) {
+    let r = check(name);
+    assert_eq!((count(&r, "critical"), count(&r, "warning")), (0, 0), "{name} is clean traffic: {:#?}", r.findings);
+}
+
+#[test]
+fn basic() {
+    clean("basic");
+    let r = analyze(&[capture("basic")]);
+    let codes: Vec<u64> = r.summary["errors_by_code"].as_array().unwrap().iter().map(|e| e["code"].as_u64().unwrap()).collect();
+    assert_eq!(codes, vec![1064, 1146]);
+    if committed_captures() {
+        insta::assert_json_snapshot!("basic", r, { ".inputs[].path" => "[path]" });
+    }
+}
+
+#[test]
+fn prepared() {
+    clean("prepared");
+    let r = analyze(&[capture("prepared")]);
+    let exec: Vec<_> = r.connections[0].commands.iter().filter(|c| c.command == "COM_STMT_EXECUTE").collect();
+    assert_eq!(exec[0].params.as_ref().unwrap(), &vec!["1", "'alpha'", "'\\u{0}\\u{1}binary'", "2026-11-24 09:30:15.123456", "'12.345'"]);
+    assert_eq!(exec[1].params.as_ref().unwrap(), &vec!["2", "NULL", "NULL", "2001-01-02 03:04:05", "'-0.500'"]);
+    let long = r.connections[1].commands.iter().find(|c| c.command == "COM_STMT_EXECUTE").unwrap();
+    assert_eq!(long.params.as_ref().unwrap(), &vec!["4", "'<long data>'"]);
+}
+
+#[test]
+fn compressed() {
+    clean("compressed");
+    let r = analyze(&[capture("compressed")]);
+    let sel = r.connections[0].commands.iter().find(|c| c.sql.as_deref() == Some("SELECT * FROM words")).unwrap();
+    assert_eq!(sel.response.rows, Some(6000));
+}
+
+#[test]
+fn large_packet() {
+    clean("large-packet");
+    let r = analyze(&[capture("large-packet")]);
+    let exp = expect("large-packet");
+    let c = &r.connections[0];
+    // the row carries the whole blob, framed as a 0xFFFFFF continuation pair
+    assert!(c.largest_packet.to_client > exp["blob_bytes"].as_u64().unwrap());
+    assert!(c.big_packets.iter().any(|b| b.direction == mywire::session::Dir::ToClient && b.parts == 2));
+    assert!(c.big_packets.iter().any(|b| b.direction == mywire::session::Dir::ToServer && b.parts == 3));
+    assert_eq!(r.settings["max_allowed_packet"]["source"]["kind"], "inferred");
+}
+
+#[test]
+fn tls() {
+    let r = check("tls");
+    assert_eq!(count(&r, "critical") + count(&r, "warning"), 0);
+    assert!(r.findings.iter().any(|f| f.kind == "tls_opaque"));
+}
+
+#[test]
+fn misc() {
+    clean("misc");
+    let r = analyze(&[capture("misc")]);
+    let lim = &r.settings["max_allowed_packet"];
+    assert_eq!(lim["bytes"], 16 << 20);
+    assert_eq!(lim["source"]["how"], "show_variables");
+    let ld = r.connections[0].commands.iter().find(|c| c.sql.as_deref().is_some_and(|s| s.starts_with("LOAD DATA"))).unwrap();
+    assert_eq!(ld.response.kind, "local_infile");
+    assert_eq!(ld.response.affected_rows, Some(200));
+}
+
+#[test]
+fn gone_away() {
+    let r = check("gone-away");
+    let exp = expect("gone-away");
+    let f = r.findings.iter().find(|f| f.kind == "oversize_packet").expect("oversize finding");
+    assert_eq!(f.severity, mywire::analysis::Severity::Critical);
+    assert_eq!(f.evidence["packet_bytes"], exp["connections"][0]["largest_packet_sent"]);
+    assert_eq!(f.evidence["server_error"], 1153);
+    assert_eq!(f.evidence["close_cause"], "server_error_close");
+    assert_eq!(r.settings["max_allowed_packet"]["upper_bound"], exp["connections"][0]["largest_packet_sent"]);
+    let rec = &r.recommendations[0];
+    assert_eq!(rec.kind, "max_allowed_packet");
+    assert_eq!(rec.sql.as_deref(), Some("SET GLOBAL max_allowed_packet = 8388608;"));
+    assert!(rec.my_cnf.as_deref().unwrap().contains("max_allowed_packet=8M"));
+    if committed_captures() {
+        insta::assert_json_snapshot!("gone-away", r, { ".inputs[].path" => "[path]" });
+    }
+}
+
+#[test]
+fn drops() {
+    let r = check("drops");
+    let causes: Vec<&str> = r.connections.iter().map(|c| c.close.cause).collect();
+    assert_eq!(causes, vec!["killed", "client_quit", "server_idle_timeout", "client_aborted", "client_reset"]);
+    assert!(count(&r, "critical") >= 1, "the killed client lost its connection");
+}
+
+#[test]
+fn bad_seq() {
+    let r = check("bad-seq");
+    let f = r.findings.iter().find(|f| f.kind == "seq_out_of_order").expect("seq finding");
+    assert_eq!(f.severity, mywire::analysis::Severity::Critical);
+    assert_eq!(f.evidence["count"], 1);
+    assert_eq!(f.evidence["first"]["expected"], 0);
+    assert_eq!(f.evidence["first"]["actual"], expect("bad-seq")["connections"][0]["sent_sequence_id"]);
+    assert_eq!(f.evidence["server_error"], 1156);
+    assert_eq!(f.evidence["after_gap"], false);
+}
+
+#[test]
+fn every_capture_has_a_test() {
+    let mut names: Vec<String> = std::fs::read_dir(captures_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".expect.json").map(String::from))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["bad-seq", "basic", "compressed", "drops", "gone-away", "large-packet", "misc", "prepared", "tls"]);
+}

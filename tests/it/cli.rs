@@ -1,0 +1,117 @@
+//! The binary as a user runs it: exit codes, messages, formats, pipes.
+
+use crate::util::{capture, root};
+use assert_cmd::Command;
+use std::io::{Read, Write};
+use std::process::Stdio;
+
+fn mywire() -> Command {
+    Command::cargo_bin("mywire").unwrap()
+}
+
+#[test]
+fn text_postmortem_names_the_incident() {
+    let out = mywire().args(["analyze", &capture("gone-away")]).assert().success().get_output().stdout.clone();
+    let s = String::from_utf8(out).unwrap();
+    assert!(s.contains("CRITICAL"), "{s}");
+    assert!(s.contains("ERR 1153"), "{s}");
+    assert!(s.contains("max_allowed_packet=8M"), "{s}");
+    // every line fits 80 columns, except the input line that names the (long) path
+    assert!(s.lines().filter(|l| !l.contains("input:")).all(|l| l.chars().count() <= 80), "80 columns:\n{s}");
+}
+
+#[test]
+fn fail_on_sets_exit_code() {
+    mywire().args(["analyze", "--fail-on", "critical", &capture("gone-away")]).assert().code(1);
+    mywire().args(["analyze", "--fail-on", "warning", &capture("basic")]).assert().code(0);
+}
+
+#[test]
+fn missing_file_and_non_capture_are_one_line_errors() {
+    let a = mywire().args(["analyze", "/nonexistent/x.pcap"]).assert().code(2);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("/nonexistent/x.pcap") && err.lines().count() == 1, "{err}");
+    let cargo = root().join("Cargo.toml");
+    let a = mywire().args(["analyze", cargo.to_str().unwrap()]).assert().code(2);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("not a pcap or pcapng capture (looks like text"), "{err}");
+}
+
+#[test]
+fn unbuilt_subcommands_say_so() {
+    let a = mywire().args(["live"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("not implemented yet"));
+    let a = mywire().args(["tui", &capture("basic")]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("not implemented yet"));
+}
+
+#[test]
+fn ndjson_streams_findings_connections_then_summary() {
+    let out = mywire().args(["analyze", "-f", "ndjson", &capture("drops")]).assert().success().get_output().stdout.clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types.last(), Some(&"summary"));
+    assert_eq!(types.iter().filter(|t| **t == "connection").count(), 5);
+    for f in lines.iter().filter(|l| l["type"] == "finding") {
+        assert!(f["client"].is_string() && f["server"].is_string() && f["severity"].is_string());
+    }
+    assert!(lines.last().unwrap()["recommendations"].is_array());
+}
+
+#[test]
+fn stdin_gzip_and_several_files() {
+    let bytes = std::fs::read(capture("basic")).unwrap();
+    let a = mywire().args(["analyze", "-f", "json", "-"]).write_stdin(bytes.clone()).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["connections"].as_array().unwrap().len(), 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("basic.pcap.gz");
+    let mut e = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    e.write_all(&bytes).unwrap();
+    e.finish().unwrap();
+    let a = mywire().args(["analyze", "-f", "json", gz.to_str().unwrap(), &capture("bad-seq")]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["connections"].as_array().unwrap().len(), 2);
+    assert_eq!(v["inputs"][0]["format"], "pcap+gzip");
+    // merged by time: basic was recorded before bad-seq
+    assert!(v["connections"][0]["start_ts"].as_str() < v["connections"][1]["start_ts"].as_str());
+}
+
+#[test]
+fn broken_pipe_is_success() {
+    let bin = assert_cmd::cargo::cargo_bin("mywire");
+    let mut child = std::process::Command::new(bin)
+        .args(["analyze", "-f", "json", &capture("drops")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "exit {status:?}, stderr {err}");
+}
+
+#[test]
+fn passwords_are_redacted_and_controls_escaped() {
+    // A connection whose SQL carries a password and a terminal escape, built from the
+    // real basic capture by rewriting one query in place (same length).
+    let mut bytes = std::fs::read(capture("basic")).unwrap();
+    let needle = b"SELECT id, name, price FROM items ORDER BY id";
+    let mut repl = b"SET PASSWORD=PASSWORD('hunter22')\x1b[2J".to_vec();
+    repl.resize(needle.len(), b' ');
+    let pos = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+    bytes[pos..pos + needle.len()].copy_from_slice(&repl);
+    let a = mywire().args(["analyze", "-f", "json", "--commands", "all", "-"]).write_stdin(bytes.clone()).assert().success();
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(!out.contains("hunter22"), "password leaked");
+    assert!(out.contains("PASSWORD('***')"));
+    assert!(!out.contains('\u{1b}') && !out.contains("\\u001b"), "escape reached the output");
+    let a = mywire().args(["analyze", "--redact-literals", "-f", "json", "-"]).write_stdin(bytes).assert().success();
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(!out.contains("'apple'"), "literal kept with --redact-literals");
+}
