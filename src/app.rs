@@ -66,7 +66,10 @@ pub fn analyze_files(
     let mut merged = MergedSource::new(sources);
     let mut pipe = Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone());
     let mut an = Analyzer::new(opts.cfg.clone());
-    let drain = |pipe: &mut Pipeline, an: &mut Analyzer, on_conn: &mut dyn FnMut(&crate::analysis::ConnReport, &[crate::analysis::Finding]) -> Result<()>| -> Result<()> {
+    let drain = |pipe: &mut Pipeline,
+                 an: &mut Analyzer,
+                 on_conn: &mut dyn FnMut(&crate::analysis::ConnReport, &[crate::analysis::Finding]) -> Result<()>|
+     -> Result<()> {
         let finished = std::mem::take(&mut pipe.finished);
         if !finished.is_empty() {
             // KILLs and variables of connections still open, or ending in the same batch,
@@ -128,7 +131,9 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
     if report.inputs.iter().all(|i| i.frames == 0) {
         eprintln!("mywire: warning: no frames in the input");
     } else if report.connections.is_empty() {
-        eprintln!("mywire: warning: no MySQL connections recognised; if the server listens on a custom port and the handshake is not in the capture, add --port N");
+        eprintln!(
+            "mywire: warning: no MySQL connections recognised; if the server listens on a custom port and the handshake is not in the capture, add --port N"
+        );
     }
     match a.format {
         Format::Text => crate::report::text::write(&report, &mut out)?,
@@ -143,10 +148,10 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
         }
     }
     out.flush()?;
-    if let Some(level) = a.fail_on {
-        if report.findings.iter().any(|f| f.severity >= level) {
-            return Ok(1);
-        }
+    if let Some(level) = a.fail_on
+        && report.findings.iter().any(|f| f.severity >= level)
+    {
+        return Ok(1);
     }
     Ok(0)
 }

@@ -403,7 +403,9 @@ impl Analyzer {
         ci.initiator = dir.sender();
         if is_rst && dir == Dir::ToClient && fc.tcp.history == "Sr" {
             ci.cause = "refused";
-            ci.detail = "the server host answered the SYN with a RST: nothing listens on that port (clients see 2002/2003 \"Can't connect\")".into();
+            ci.detail =
+                "the server host answered the SYN with a RST: nothing listens on that port (clients see 2002/2003 \"Can't connect\")"
+                    .into();
             return ci;
         }
         ci.idle_secs = e.last_activity.map(|t| (close_ts.secs_since(t) * 1e6).round() / 1e6);

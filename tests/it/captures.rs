@@ -11,11 +11,10 @@ fn expect(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
-fn conn_by_port<'a>(r: &'a Report, port: u64) -> &'a ConnReport {
-    r.connections
-        .iter()
-        .find(|c| c.client.ends_with(&format!(":{port}")))
-        .unwrap_or_else(|| panic!("no connection from client port {port}: {:?}", r.connections.iter().map(|c| &c.client).collect::<Vec<_>>()))
+fn conn_by_port(r: &Report, port: u64) -> &ConnReport {
+    r.connections.iter().find(|c| c.client.ends_with(&format!(":{port}"))).unwrap_or_else(|| {
+        panic!("no connection from client port {port}: {:?}", r.connections.iter().map(|c| &c.client).collect::<Vec<_>>())
+    })
 }
 
 fn client_side_error(e: &Value) -> bool {

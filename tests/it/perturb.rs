@@ -109,7 +109,10 @@ fn duplicated_segments_give_the_same_decode() {
 fn one_dropped_segment_is_a_gap_and_decoding_resumes() {
     let mut p = load("large-packet");
     // drop one full-size segment in the middle of the 17 MiB row
-    let k = (1..p.recs.len() - 1).filter(|&k| p.tcp(k).1 > 60_000 && p.tcp(k - 1).1 > 60_000 && p.tcp(k - 1).0 == p.tcp(k).0).nth(300).expect("a middle segment");
+    let k = (1..p.recs.len() - 1)
+        .filter(|&k| p.tcp(k).1 > 60_000 && p.tcp(k - 1).1 > 60_000 && p.tcp(k - 1).0 == p.tcp(k).0)
+        .nth(300)
+        .expect("a middle segment");
     let lost = p.tcp(k).1 as u64;
     p.recs.remove(k);
     let dir = tempfile::tempdir().unwrap();

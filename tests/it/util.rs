@@ -1,7 +1,7 @@
 //! Shared helpers.
 
 use mywire::analysis::Report;
-use mywire::app::{analyze_files, AnalyzeOptions};
+use mywire::app::{AnalyzeOptions, analyze_files};
 use std::path::PathBuf;
 
 pub fn root() -> PathBuf {
