@@ -17,7 +17,50 @@ pub fn run(cli: Cli) -> Result<u8> {
             "`mywire live` is not implemented yet (see issue: live capture); use `tcpdump -w FILE` and `mywire analyze FILE` meanwhile"
         ),
         Command::Tui(_) => bail!("`mywire tui` is not implemented yet (see issue: TUI); use `mywire analyze` meanwhile"),
+        Command::Pdus(a) => pdus(a),
     }
+}
+
+/// Every logical MySQL PDU of every connection, by connection (tcp stream) id.
+pub fn trace_pdus(files: &[String], extra_ports: &[u16]) -> Result<Vec<crate::pipeline::FinishedConn>> {
+    let mut opts = AnalyzeOptions::new(extra_ports);
+    opts.limits.trace_pdus = 10_000_000;
+    let mut sources = Vec::new();
+    for f in files {
+        sources.push(FileSource::open(f)?);
+    }
+    let mut merged = MergedSource::new(sources);
+    let mut pipe = Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone());
+    let mut done = Vec::new();
+    while let Some(frame) = merged.next_frame() {
+        pipe.push(&frame);
+        done.append(&mut pipe.finished);
+    }
+    pipe.finish_all();
+    done.append(&mut pipe.finished);
+    done.sort_by_key(|c| c.id);
+    Ok(done)
+}
+
+fn pdus(a: crate::cli::PdusArgs) -> Result<u8> {
+    let conns = trace_pdus(&a.files, &a.ports)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    writeln!(out, "conn\tclient\tserver\tdir\tts\tseq\tlen\tparts\tcommand\tquery\terror")?;
+    for c in conns {
+        for p in &c.st.pdus {
+            let cmd = p.command.map(|c| crate::mysql::CommandCode(c).to_string()).unwrap_or_default();
+            let q = p
+                .query
+                .as_deref()
+                .map(|q| crate::analysis::text::sanitize(&crate::analysis::text::redact_sql(q, false)))
+                .unwrap_or_default();
+            let err = p.error.map(|e| e.to_string()).unwrap_or_default();
+            let dir = if p.direction == crate::session::Dir::ToServer { "C>S" } else { "S>C" };
+            writeln!(out, "{}\t{}\t{}\t{dir}\t{}\t{}\t{}\t{}\t{cmd}\t{q}\t{err}", c.id, c.client, c.server, p.ts, p.seq, p.len, p.parts)?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
 }
 
 /// Options for one offline analysis, independent of the CLI.

@@ -21,6 +21,19 @@ pub enum Command {
     Live(LiveArgs),
     /// Explore capture files in a terminal UI (not built yet).
     Tui(TuiArgs),
+    /// List every MySQL packet (one tab-separated line per logical PDU), like `tshark -Y mysql`.
+    Pdus(PdusArgs),
+}
+
+/// `mywire pdus`.
+#[derive(Debug, Args)]
+pub struct PdusArgs {
+    /// Capture files, merged by timestamp.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Extra MySQL server port (repeatable).
+    #[arg(long = "port", value_name = "N")]
+    pub ports: Vec<u16>,
 }
 
 /// Output formats.

@@ -24,6 +24,8 @@ pub struct Limits {
     pub max_events_per_conn: usize,
     /// Largest compressed-protocol frame accepted for inflation (default 16 MiB + 7).
     pub max_compressed_frame: usize,
+    /// MySQL PDUs traced per connection for `mywire pdus` (default 0: off).
+    pub trace_pdus: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +40,7 @@ impl Default for Limits {
             max_statements: 1024,
             max_events_per_conn: 64,
             max_compressed_frame: (16 << 20) + 7,
+            trace_pdus: 0,
         }
     }
 }

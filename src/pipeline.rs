@@ -147,14 +147,16 @@ fn looks_like_command(d: &[u8]) -> bool {
         return false;
     }
     let len = u32::from_le_bytes([d[0], d[1], d[2], 0]) as usize;
-    if len + 4 != d.len() && len + 4 > d.len() {
-        return false;
-    }
+    let whole = len + 4 <= d.len();
     match d[4] {
+        // a query may span segments: 16 printable bytes of SQL are evidence enough
         0x03 | 0x16 => {
             let sql = &d[5..d.len().min(4 + len)];
-            !sql.is_empty() && sql.iter().take(64).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
+            (whole || sql.len() >= 16)
+                && !sql.is_empty()
+                && sql.iter().take(64).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
         }
+        _ if !whole => false,
         0x0e | 0x01 | 0x09 => len == 1,
         0x17 | 0x19 => len >= 5,
         _ => false,
@@ -341,9 +343,6 @@ impl Pipeline {
         if flow.kind == Kind::NotMysql {
             return;
         }
-        if seg.flags.ack {
-            flow.halves[1 - side].note_ack(seg.ack);
-        }
         let syns = [flow.halves[0].syn_seen, flow.halves[1].syn_seen];
         let mut sink =
             Sink { kind: &mut flow.kind, session: &mut flow.session, halves_syn: syns, limits: &flow.limits, became_mysql: false };
@@ -353,6 +352,10 @@ impl Pipeline {
             let mid = !(seg.flags.syn || syns[0]);
             *sink.session = Some(Session::new(flow.limits.clone(), mid));
             sink.became_mysql = true;
+        }
+        if seg.flags.ack {
+            // before this segment's data: bytes the peer acknowledged come first
+            flow.halves[1 - side].note_ack(seg.ack, ts, 1 - side, &mut sink);
         }
         flow.halves[side].on_segment(
             seg.seq,

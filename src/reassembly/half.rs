@@ -64,12 +64,17 @@ impl HalfStream {
         self.next
     }
 
-    /// Records an acknowledgement from the peer covering this direction.
-    pub fn note_ack(&mut self, ack: u32) {
+    /// Records an acknowledgement from the peer covering this direction. A hole
+    /// the peer has acknowledged will never be filled: it becomes a gap now, so
+    /// the bytes behind it are delivered before anything the peer sends next.
+    pub fn note_ack<S: StreamSink>(&mut self, ack: u32, ts: Timestamp, side: usize, sink: &mut S) {
         if self.started {
             let a = self.rel(ack);
             if a > self.peer_acked as i64 {
                 self.peer_acked = a as u64;
+                if !self.ooo.is_empty() {
+                    self.close_acked_holes(ts, side, sink);
+                }
             }
         }
     }
@@ -287,7 +292,7 @@ mod tests {
         let mut h = HalfStream::default();
         let mut c = Collect::default();
         seg(&mut h, &mut c, 1000, b"abc");
-        h.note_ack(1010);
+        h.note_ack(1010, Timestamp(0), 0, &mut c);
         seg(&mut h, &mut c, 1006, b"ghij");
         assert_eq!(c.bytes, b"abc???ghij");
         assert_eq!(c.gaps, vec![3]);
@@ -302,7 +307,8 @@ mod tests {
         let mut c = Collect::default();
         seg(&mut h, &mut c, 0, b"abc");
         seg(&mut h, &mut c, 8, b"ij");
-        h.note_ack(10);
+        h.note_ack(10, Timestamp(0), 0, &mut c);
+        assert_eq!(c.bytes, b"abc?????ij", "the ACK alone closes the hole");
         seg(&mut h, &mut c, 10, b"kl");
         assert_eq!(c.bytes, b"abc?????ijkl");
         assert_eq!((c.gaps.clone(), h.stats.missed_bytes), (vec![5], 5));

@@ -154,6 +154,8 @@ pub struct State {
     pub tls_version: Option<String>,
     /// Replication stream (binlog dump) detected.
     pub replication: bool,
+    /// PDU trace (only when `Limits::trace_pdus` > 0).
+    pub pdus: Vec<PduTrace>,
 }
 
 /// Packets at or above this size are remembered for the oversize detectors.
@@ -217,6 +219,7 @@ impl State {
             skipped_bytes: 0,
             tls_version: None,
             replication: false,
+            pdus: Vec::new(),
         }
     }
 
@@ -303,6 +306,23 @@ impl State {
     /// The transition table. Returns `Stop` when the byte stream changes mode
     /// (TLS or compression starts after this packet).
     fn on_packet(&mut self, dir: Dir, p: Packet<'_>) -> Control {
+        if self.pdus.len() < self.limits.trace_pdus {
+            let error = if p.payload.first() == Some(&0xff) && dir == Dir::ToClient {
+                msg::parse_err(p.payload).ok().map(|(_, e)| e.code)
+            } else {
+                None
+            };
+            self.pdus.push(PduTrace {
+                ts: p.ts,
+                direction: dir,
+                seq: p.seq,
+                len: p.len,
+                parts: p.parts,
+                command: None,
+                query: None,
+                error,
+            });
+        }
         *self.bytes.get_mut(dir) += p.len;
         let l = self.largest.get_mut(dir);
         *l = (*l).max(p.len);
@@ -473,6 +493,20 @@ impl State {
         let code = CommandCode(p.payload.first().copied().unwrap_or(0));
         let index = self.commands_total;
         self.commands_total += 1;
+        if let Some(t) = self.pdus.last_mut().filter(|t| t.ts == p.ts && t.direction == Dir::ToServer && t.command.is_none()) {
+            t.command = Some(code.0);
+            if matches!(code, CommandCode::QUERY | CommandCode::STMT_PREPARE) {
+                let sql = if code == CommandCode::QUERY && self.caps.has(Capabilities::QUERY_ATTRIBUTES) {
+                    match msg::parse_command(p.payload, self.caps) {
+                        Ok((_, Command::Query { sql, .. })) => sql,
+                        _ => p.payload.get(1..).unwrap_or(&[]),
+                    }
+                } else {
+                    p.payload.get(1..).unwrap_or(&[])
+                };
+                t.query = Some(lossy(sql, 200).0);
+            }
+        }
         if let Some(b) = self.big_packets.iter_mut().rev().find(|b| b.ts == p.ts && b.direction == Dir::ToServer) {
             b.command_index.get_or_insert(index);
         }

@@ -217,3 +217,24 @@ pub struct EndFacts {
     /// The connection was evicted by the tracker.
     pub evicted: bool,
 }
+
+/// One logical MySQL packet, for `mywire pdus` and the tshark differential tests.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PduTrace {
+    /// When its first byte was captured.
+    pub ts: Timestamp,
+    /// Direction.
+    pub direction: Dir,
+    /// Sequence id of the first physical packet.
+    pub seq: u8,
+    /// Logical length (continuations joined).
+    pub len: u64,
+    /// Physical packets.
+    pub parts: u32,
+    /// Command byte, when this packet started a command.
+    pub command: Option<u8>,
+    /// SQL text of COM_QUERY / COM_STMT_PREPARE (capped).
+    pub query: Option<String>,
+    /// ERR code, when this is an ERR packet.
+    pub error: Option<u16>,
+}

@@ -3,5 +3,8 @@
 mod captures;
 mod cli;
 mod corpus;
+mod linktypes;
 mod perturb;
+mod schema;
+mod tshark_diff;
 mod util;

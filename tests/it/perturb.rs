@@ -5,12 +5,12 @@ use crate::util::{analyze, capture};
 use mywire::analysis::Report;
 
 /// A legacy pcap: the 24-byte header and its records (ts_sec, ts_usec, orig_len, data).
-struct Pcap {
-    header: Vec<u8>,
-    recs: Vec<(u32, u32, u32, Vec<u8>)>,
+pub(crate) struct Pcap {
+    pub(crate) header: Vec<u8>,
+    pub(crate) recs: Vec<(u32, u32, u32, Vec<u8>)>,
 }
 
-fn load(name: &str) -> Pcap {
+pub(crate) fn load(name: &str) -> Pcap {
     let path = capture(name);
     let raw = std::fs::read(&path).unwrap();
     let bytes = if path.ends_with(".zst") { zstd::decode_all(&raw[..]).unwrap() } else { raw };
