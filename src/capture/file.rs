@@ -84,6 +84,12 @@ impl FileSource {
         let io = |source| CaptureError::Io { path: path.to_string(), source };
         let raw: Box<dyn Read + Send> =
             if path == "-" { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(path).map_err(io)?) };
+        Self::from_reader(path, raw)
+    }
+
+    /// Reads a capture from any byte stream (`path` names it in messages).
+    pub fn from_reader(path: &str, raw: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let io = |source| CaptureError::Io { path: path.to_string(), source };
         let (magic, raw) = peek(raw, 4).map_err(io)?;
         let (inner, comp): (Box<dyn Read + Send>, &str) = if magic.starts_with(&[0x1f, 0x8b]) {
             (Box::new(flate2::read::MultiGzDecoder::new(raw)), "+gzip")
