@@ -258,6 +258,9 @@ pub fn parse_ok(i: &[u8], caps: Capabilities) -> IResult<&[u8], OkPacket<'_>> {
     let (i, warnings) = le_u16(i)?;
     let (i, info) = if caps.has(Capabilities::SESSION_TRACK) && !i.is_empty() {
         parse_lenenc_bytes(i).unwrap_or((&i[i.len()..], &[]))
+    } else if i.first().is_some_and(|&n| usize::from(n) + 1 == i.len()) {
+        // MariaDB length-prefixes the info even without CLIENT_SESSION_TRACK
+        (&i[i.len()..], &i[1..])
     } else {
         (&i[i.len()..], i)
     };
@@ -775,4 +778,184 @@ pub fn parse_execute_params<'a>(
         }
     }
     Ok((i, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mysql::testdata as td;
+
+    const PYMYSQL_CAPS: Capabilities = Capabilities(0x003a_a20d);
+
+    #[test]
+    fn handshake_v10_mariadb() {
+        let (rest, h) = parse_handshake_v10(td::GREETING).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(h.server_version, b"5.5.5-10.11.19-MariaDB-0+deb12u1");
+        assert_eq!(h.connection_id, 6);
+        assert_eq!(h.capabilities, Capabilities(0x81ff_fffe));
+        assert!(h.mariadb_caps.is_some(), "CLIENT_MYSQL unset: MariaDB extended capabilities present");
+        assert_eq!((h.charset, h.status), (8, StatusFlags(2)));
+        assert_eq!(h.auth_plugin, Some(&b"mysql_native_password"[..]));
+        for n in 0..40 {
+            assert!(parse_handshake_v10(&td::GREETING[..n]).is_err(), "truncated to {n}");
+        }
+        for n in 40..td::GREETING.len() {
+            let _ = parse_handshake_v10(&td::GREETING[..n]); // never panics
+        }
+    }
+
+    #[test]
+    fn handshake_response41_pymysql() {
+        let (_, r) = parse_login_request(td::LOGIN).unwrap();
+        let LoginRequest::Response(r) = r else { panic!("not a response") };
+        assert_eq!(r.capabilities, PYMYSQL_CAPS);
+        assert_eq!(r.max_packet_size, 16_777_215);
+        assert_eq!(r.charset, 45);
+        assert_eq!(r.user, b"app");
+        assert_eq!(r.auth_response.len(), 20);
+        assert_eq!(r.database, Some(&b"shop"[..]));
+        assert_eq!(r.auth_plugin, Some(&b"mysql_native_password"[..]));
+        let (_, attrs) = parse_connect_attrs(r.attrs.unwrap()).unwrap();
+        assert!(attrs.contains(&(&b"_client_name"[..], &b"pymysql"[..])), "{attrs:?}");
+        for n in 0..td::LOGIN.len() {
+            let _ = parse_login_request(&td::LOGIN[..n]);
+        }
+        for n in 0..36 {
+            assert!(parse_login_request(&td::LOGIN[..n]).is_err(), "truncated to {n}");
+        }
+        // SSLRequest: the 32-byte prefix with CLIENT_SSL
+        let mut ssl = td::LOGIN[..32].to_vec();
+        ssl[1] |= 0x08;
+        assert!(matches!(parse_login_request(&ssl), Ok((_, LoginRequest::SslRequest { .. }))));
+    }
+
+    #[test]
+    fn ok_err_eof() {
+        let (_, ok) = parse_ok(td::OK_INFO, PYMYSQL_CAPS).unwrap();
+        assert_eq!(
+            ok,
+            OkPacket {
+                affected_rows: 3,
+                last_insert_id: 2,
+                status: StatusFlags(2),
+                warnings: 0,
+                info: b"Records: 3  Duplicates: 0  Warnings: 0"
+            }
+        );
+        let (_, e) = parse_err(td::ERR_1064).unwrap();
+        assert_eq!((e.code, e.sqlstate), (1064, Some(&b"42000"[..])));
+        assert!(e.message.starts_with(b"You have an error in your SQL syntax"));
+        assert_eq!(parse_eof(td::EOF), Ok((&[][..], EofPacket { warnings: 0, status: StatusFlags(0x22) })));
+        assert!(is_eof(td::EOF) && !is_eof(td::OK_INFO));
+        for n in 0..7 {
+            assert!(parse_ok(&td::OK_INFO[..n], PYMYSQL_CAPS).is_err(), "OK truncated to {n}");
+        }
+        for n in 0..3 {
+            assert!(parse_err(&td::ERR_1064[..n]).is_err(), "ERR truncated to {n}");
+        }
+        for n in 0..td::ERR_1064.len() {
+            let _ = parse_err(&td::ERR_1064[..n]);
+        }
+    }
+
+    #[test]
+    fn column_definition_and_rows() {
+        let (_, c) = parse_column_def(td::COLUMN_DEF).unwrap();
+        assert_eq!(c, ColumnDef { schema: b"shop", table: b"items", name: b"id", column_type: column_type::LONG, flags: 0x4203 });
+        for n in 0..td::COLUMN_DEF.len() - 3 {
+            // decimals and the filler after the flags are optional
+            assert!(parse_column_def(&td::COLUMN_DEF[..n]).is_err(), "truncated to {n}");
+        }
+        assert_eq!(parse_text_row(td::TEXT_ROW, 8).unwrap().1, vec![Some(&b"1"[..]), Some(b"apple"), Some(b"1.25")]);
+        assert_eq!(parse_text_row(td::VAR_ROW, 8).unwrap().1, vec![Some(&b"max_allowed_packet"[..]), Some(b"16777216")]);
+        assert_eq!(parse_text_row(&[0xfb, 0x01, b'x'], 8).unwrap().1, vec![None, Some(&b"x"[..])]);
+        assert!(parse_text_row(&td::TEXT_ROW[..5], 8).is_err());
+    }
+
+    #[test]
+    fn prepared_statements() {
+        assert_eq!(
+            parse_prepare_ok(td::PREPARE_OK),
+            Ok((&[][..], PrepareOk { statement_id: 1, num_columns: 0, num_params: 5, warnings: 0 }))
+        );
+        for n in 0..9 {
+            assert!(parse_prepare_ok(&td::PREPARE_OK[..n]).is_err());
+        }
+        let (_, cmd) = parse_command(td::EXECUTE, PYMYSQL_CAPS).unwrap();
+        let Command::StmtExecute { statement_id, flags, params } = cmd else { panic!("{cmd:?}") };
+        assert_eq!((statement_id, flags), (1, 0));
+        let mut types = Vec::new();
+        let (_, vals) = parse_execute_params(params, 5, &mut types, &[]).unwrap();
+        assert_eq!(
+            vals,
+            vec![
+                Value::Int(1),
+                Value::Bytes(b"alpha"),
+                Value::Bytes(b"\x00\x01binary"),
+                Value::Temporal("2026-11-24 09:30:15.123456".into()),
+                Value::Bytes(b"12.345"),
+            ]
+        );
+        // the types bound by this execute are remembered for the next one
+        assert_eq!(types.len(), 5);
+        let (_, Command::StmtExecute { params, .. }) = parse_command(td::EXECUTE_NULLS, PYMYSQL_CAPS).unwrap() else { panic!() };
+        let (_, vals) = parse_execute_params(params, 5, &mut types, &[]).unwrap();
+        assert_eq!(vals[1], Value::Null);
+        assert_eq!(vals[2], Value::Null);
+        assert_eq!(vals[3], Value::Temporal("2001-01-02 03:04:05".into()));
+        for n in 0..params.len() {
+            let mut t = types.clone();
+            let _ = parse_execute_params(&params[..n], 5, &mut t, &[]);
+        }
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(
+            parse_command(td::COM_QUERY, PYMYSQL_CAPS).unwrap().1,
+            Command::Query { sql: b"SELECT id, name, price FROM items ORDER BY id", attrs: 0 }
+        );
+        assert_eq!(parse_command(td::CHANGE_USER, PYMYSQL_CAPS).unwrap().1, Command::ChangeUser { user: b"app", database: Some(b"shop") });
+        assert_eq!(parse_command(&[0x0c, 7, 0, 0, 0], PYMYSQL_CAPS).unwrap().1, Command::ProcessKill { id: 7 });
+        assert_eq!(parse_command(&[0x99, 1, 2], PYMYSQL_CAPS).unwrap().1, Command::Other { code: CommandCode(0x99) });
+        assert_eq!(CommandCode(0x99).to_string(), "COM_UNKNOWN_0x99");
+        // query attributes (CLIENT_QUERY_ATTRIBUTES): one string attribute, then the SQL
+        let caps = Capabilities(PYMYSQL_CAPS.0 | Capabilities::QUERY_ATTRIBUTES);
+        let mut q = vec![0x03, 1, 1, 0, 1, 0xfe, 0, 1, b'a', 2, b'h', b'i'];
+        q.extend_from_slice(b"SELECT 1");
+        assert_eq!(parse_command(&q, caps).unwrap().1, Command::Query { sql: b"SELECT 1", attrs: 1 });
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors_not_panics() {
+        let hostile: &[&[u8]] = &[
+            &[],
+            &[0x0a],
+            &[0x0a, b'x'],                                           // version without NUL
+            &[0xff],                                                 // ERR without a code
+            &[0x00, 0xff],                                           // OK with an invalid lenenc
+            &[0x00, 0xfe, 1, 2],                                     // OK with a truncated 8-byte lenenc
+            &[0x03, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // huge lenenc in column def
+            &[0x17, 1, 0, 0],                                        // short COM_STMT_EXECUTE
+            &[0x18, 1],                                              // short COM_STMT_SEND_LONG_DATA
+            &[0x1e, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff],       // BINLOG_DUMP_GTID with a hostile name length
+        ];
+        for h in hostile {
+            let _ = parse_handshake_v10(h);
+            let _ = parse_login_request(h);
+            let _ = parse_ok(h, PYMYSQL_CAPS);
+            let _ = parse_err(h);
+            let _ = parse_eof(h);
+            let _ = parse_prepare_ok(h);
+            let _ = parse_column_def(h);
+            let _ = parse_text_row(h, 8);
+            let _ = parse_command(h, Capabilities(u32::MAX));
+            let _ = parse_execute_params(h, 3, &mut Vec::new(), &[]);
+            let _ = parse_execute_params(h, 100_000, &mut Vec::new(), &[]);
+        }
+        assert!(parse_command(&[0x17, 1, 0, 0], PYMYSQL_CAPS).is_err());
+        assert!(parse_command(&[0x1e, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], PYMYSQL_CAPS).is_err());
+        assert!(parse_execute_params(&[0; 4], 100_000, &mut Vec::new(), &[]).is_err(), "param count beyond the packet");
+    }
 }

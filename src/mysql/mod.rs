@@ -7,6 +7,8 @@
 pub mod compress;
 pub mod framing;
 pub mod messages;
+#[cfg(test)]
+pub(crate) mod testdata;
 pub mod types;
 pub mod wire;
 

@@ -1206,3 +1206,6 @@ pub fn plausible_command(data: &[u8]) -> bool {
     let len = u32::from_le_bytes([data[0], data[1], data[2], 0]);
     len >= 1 && data[3] == 0 && CommandCode(data[4]).name().is_some() && CommandCode(data[4]) != CommandCode::SLEEP
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+//! State-machine tests without I/O: scripted (direction, bytes) conversations
+//! from real payloads, fed in arbitrary chunks.
+
+use super::*;
+use crate::mysql::testdata as td;
+
+fn pkt(seq: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+    v.push(seq);
+    v.extend_from_slice(payload);
+    v
+}
+
+/// greeting, login, OK, a SELECT with one column and one row, a 1064, a quit.
+fn conversation() -> Vec<(Dir, Vec<u8>)> {
+    let ok = [0u8, 0, 0, 2, 0, 0, 0];
+    vec![
+        (Dir::ToClient, pkt(0, td::GREETING)),
+        (Dir::ToServer, pkt(1, td::LOGIN)),
+        (Dir::ToClient, pkt(2, &ok)),
+        (Dir::ToServer, pkt(0, td::COM_QUERY)),
+        (Dir::ToClient, [pkt(1, &[1]), pkt(2, td::COLUMN_DEF), pkt(3, td::EOF), pkt(4, td::TEXT_ROW), pkt(5, td::EOF)].concat()),
+        (Dir::ToServer, pkt(0, b"\x03SELEC 1")),
+        (Dir::ToClient, pkt(1, td::ERR_1064)),
+        (Dir::ToServer, pkt(0, b"\x01")),
+    ]
+}
+
+fn run(chunks: &[(Dir, Vec<u8>)], split: usize) -> State {
+    let mut s = Session::new(Limits::default(), false);
+    for (i, (d, bytes)) in chunks.iter().enumerate() {
+        let ts = Timestamp(i as i64 * 1000);
+        for part in bytes.chunks(split.max(1)) {
+            s.on_data(*d, ts, part);
+        }
+    }
+    s.on_fin(Dir::ToClient, Timestamp(10_000));
+    s.finish(false);
+    s.st
+}
+
+#[test]
+fn scripted_conversation() {
+    let st = run(&conversation(), usize::MAX);
+    assert_eq!(st.identity.user.as_deref(), Some("app"));
+    assert_eq!(st.identity.database.as_deref(), Some("shop"));
+    assert_eq!(st.identity.connection_id, Some(6));
+    assert_eq!(st.identity.auth_result.as_deref(), Some("ok"));
+    let cmds: Vec<(&str, &str, Option<u64>, Option<u16>)> =
+        st.commands.iter().map(|c| (c.command.as_str(), c.response.kind, c.response.rows, c.response.error_code)).collect();
+    assert_eq!(
+        cmds,
+        vec![("COM_QUERY", "resultset", Some(1), None), ("COM_QUERY", "error", None, Some(1064)), ("COM_QUIT", "none", None, None)]
+    );
+    assert_eq!(st.commands[0].latency_us, Some(1));
+    assert_eq!(st.seq_anomalies_total, 0);
+    assert!(st.end.quit_sent);
+}
+
+#[test]
+fn any_chunking_gives_the_same_state() {
+    let base = run(&conversation(), usize::MAX);
+    for split in 1..40 {
+        let st = run(&conversation(), split);
+        assert_eq!(st.commands, base.commands, "split {split}");
+        assert_eq!(st.identity.user, base.identity.user);
+    }
+}
+
+#[test]
+fn wrong_sequence_id_is_reported_once() {
+    let mut conv = conversation();
+    conv[5] = (Dir::ToServer, pkt(5, b"\x03SELEC 1"));
+    conv[6] = (Dir::ToClient, pkt(0, td::ERR_1064)); // the server re-bases at 0
+    let st = run(&conv, usize::MAX);
+    assert_eq!(st.seq_anomalies_total, 1);
+    let a = &st.seq_anomalies[0];
+    assert_eq!((a.direction, a.expected, a.actual, a.command_index), (Dir::ToServer, 0, 5, Some(1)));
+    assert_eq!(st.commands[1].seq_anomalies, 1);
+}
+
+#[test]
+fn gap_resynchronises_on_the_next_command() {
+    let conv = conversation();
+    let mut s = Session::new(Limits::default(), false);
+    for (i, (d, bytes)) in conv.iter().enumerate() {
+        let ts = Timestamp(i as i64);
+        if i == 4 {
+            // the result set is lost
+            s.on_gap(*d, ts, bytes.len() as u64);
+            continue;
+        }
+        s.on_data(*d, ts, bytes);
+    }
+    s.finish(false);
+    let kinds: Vec<&str> = s.st.commands.iter().map(|c| c.response.kind).collect();
+    assert_eq!(kinds, vec!["unknown", "error", "none"]);
+    assert!(s.st.events.iter().any(|e| e.kind == "gap"));
+    assert!(s.st.events.iter().any(|e| e.kind == "resync"));
+}
+
+#[test]
+fn server_answers_before_the_request_is_complete() {
+    // the 1153 case: a 6 MB request header, 64 KB of it, then ERR 1153 and RST
+    let mut s = Session::new(Limits::default(), false);
+    for (i, (d, b)) in conversation().into_iter().take(3).enumerate() {
+        s.on_data(d, Timestamp(i as i64), &b);
+    }
+    let mut head = (6_000_037u32).to_le_bytes()[..3].to_vec();
+    head.push(0);
+    head.push(0x03);
+    head.extend(std::iter::repeat_n(b'x', 65_535));
+    s.on_data(Dir::ToServer, Timestamp(10), &head);
+    let err = pkt(1, b"\xff\x81\x04#08S01Got a packet bigger than 'max_allowed_packet' bytes");
+    s.on_data(Dir::ToClient, Timestamp(11), &err);
+    s.on_rst(Dir::ToClient, Timestamp(12));
+    s.finish(false);
+    let c = &s.st.commands[0];
+    assert_eq!((c.request_bytes, c.request_incomplete, c.response.error_code), (6_000_037, true, Some(1153)));
+    assert_eq!(s.st.largest.to_server, 6_000_037);
+    assert_eq!(s.st.end.first_rst, Some(Dir::ToClient));
+}
+
+#[test]
+fn ssl_request_makes_the_stream_opaque() {
+    let mut s = Session::new(Limits::default(), false);
+    s.on_data(Dir::ToClient, Timestamp(0), &pkt(0, td::GREETING));
+    let mut ssl = td::LOGIN[..32].to_vec();
+    ssl[1] |= 0x08;
+    s.on_data(Dir::ToServer, Timestamp(1), &[pkt(1, &ssl), vec![0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0]].concat());
+    s.on_data(Dir::ToClient, Timestamp(2), &[0x16, 3, 3, 0, 40, 2, 0, 0, 36, 3, 3, 0, 0x2b, 0, 2]);
+    s.finish(false);
+    assert_eq!(s.st.phase, Phase::Tls);
+    assert_eq!(s.st.tls_version.as_deref(), Some("TLS 1.3"));
+    assert!(s.st.commands.is_empty());
+}
