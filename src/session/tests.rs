@@ -134,3 +134,17 @@ fn ssl_request_makes_the_stream_opaque() {
     assert_eq!(s.st.tls_version.as_deref(), Some("TLS 1.3"));
     assert!(s.st.commands.is_empty());
 }
+
+#[test]
+fn local_infile_upload() {
+    let mut conv: Vec<(Dir, Vec<u8>)> = conversation().into_iter().take(3).collect();
+    conv.push((Dir::ToServer, pkt(0, b"\x03LOAD DATA LOCAL INFILE '/tmp/rows.csv' INTO TABLE kv")));
+    conv.push((Dir::ToClient, pkt(1, td::LOCAL_INFILE_REQ)));
+    conv.push((Dir::ToServer, [pkt(2, b"1,a\n2,b\n"), pkt(3, b"")].concat()));
+    conv.push((Dir::ToClient, pkt(4, &[0, 2, 0, 2, 0, 0, 0])));
+    let st = run(&conv, usize::MAX);
+    let c = &st.commands[0];
+    assert_eq!((c.response.kind, c.response.affected_rows), ("local_infile", Some(2)));
+    assert_eq!(st.seq_anomalies_total, 0);
+    assert_eq!(c.request_bytes, 52 + 8);
+}
