@@ -146,5 +146,5 @@ fn local_infile_upload() {
     let c = &st.commands[0];
     assert_eq!((c.response.kind, c.response.affected_rows), ("local_infile", Some(2)));
     assert_eq!(st.seq_anomalies_total, 0);
-    assert_eq!(c.request_bytes, 52 + 8);
+    assert_eq!(c.request_bytes, 53 + 8); // the COM_QUERY, then the file data (the empty terminator adds 0)
 }
