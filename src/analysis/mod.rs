@@ -281,6 +281,26 @@ fn err_meaning(code: u16) -> Option<&'static str> {
     })
 }
 
+/// An INSERT/REPLACE whose value is a hex literal (drivers encode bytes so).
+fn is_hex_literal_insert(sql: &str) -> bool {
+    let l = sql.to_ascii_lowercase();
+    (l.starts_with("insert") || l.starts_with("replace")) && l.contains("values (x'")
+}
+
+/// Batching advice for an INSERT/REPLACE near or over `limit`.
+fn batching_text(v: Option<crate::session::ValuesRows>, limit: Option<u64>) -> String {
+    match (v, limit) {
+        (Some(v), Some(l)) if v.rows_estimated > 1 => format!(
+            " It is a multi-row INSERT/REPLACE of about {} rows (~{} bytes per row): batches of at most {} rows keep each statement under half the limit.",
+            commas(v.rows_estimated),
+            commas(v.bytes_per_row),
+            commas((l / 2 / v.bytes_per_row).max(1))
+        ),
+        (Some(v), _) if v.rows_estimated == 1 => " It inserts a single row: the value itself is this large, so batching cannot help; raise max_allowed_packet (server and client) or write the value in chunks.".into(),
+        _ => String::new(),
+    }
+}
+
 /// Errors after which the server closes the connection.
 fn is_fatal_error(code: u16) -> bool {
     matches!(code, 1040 | 1043 | 1045 | 1129 | 1130 | 1152 | 1153 | 1154 | 1156 | 1158 | 1159 | 1160 | 1161 | 1184 | 1927 | 4031)
@@ -625,14 +645,28 @@ impl Analyzer {
                 };
                 let limit_txt = match (lim.bytes, lim.upper_bound) {
                     (Some(l), _) => format!("max_allowed_packet is {} ({})", size(l), lim.source.describe()),
-                    (None, Some(u)) => format!(
-                        "the server's max_allowed_packet is below {} (inferred from the ERR 1153; no SHOW VARIABLES in the capture)",
-                        size(u)
-                    ),
+                    (None, Some(u)) => match lim.lower_bound {
+                        Some(l) if l < u => format!(
+                            "the server's max_allowed_packet is between {} (the largest packet it accepted) and {} (inferred; no SHOW VARIABLES in the capture)",
+                            size(l),
+                            size(u)
+                        ),
+                        _ => format!(
+                            "the server's max_allowed_packet is below {} (inferred from the ERR 1153; no SHOW VARIABLES in the capture)",
+                            size(u)
+                        ),
+                    },
                     _ => "the server's max_allowed_packet is not visible in the capture".into(),
                 };
+                let mut batching = batching_text(c.values_rows, lim.bytes.or(lim.upper_bound));
+                if c.sql.as_deref().is_some_and(is_hex_literal_insert) {
+                    batching.push_str(&format!(
+                        " The value is sent as a hex literal (X'...'), which doubles it on the wire: the BLOB itself is about {}; binding it as a parameter of a server-side prepared statement sends it raw.",
+                        size(c.request_bytes / 2)
+                    ));
+                }
                 let detail = format!(
-                    "The client sent a {} of {}{}; {}. {}{}",
+                    "The client sent a {} of {}{}; {}. {}{}{batching}",
                     c.command,
                     size(c.request_bytes),
                     if c.request_incomplete {
@@ -661,6 +695,7 @@ impl Analyzer {
                     "request_incomplete": c.request_incomplete,
                     "close_cause": rep.close.cause,
                     "client_max_packet_size": st.identity.client_max_packet,
+                    "values_rows": c.values_rows,
                 });
                 self.push(
                     rep,
@@ -681,8 +716,8 @@ impl Analyzer {
                         Severity::Warning,
                         Some(c.ts),
                         format!("{} packet is {pct:.0}% of max_allowed_packet ({who})", size(c.request_bytes)),
-                        format!("A {} of {} was accepted, but max_allowed_packet is {} ({}); a slightly larger one will be rejected with ERR 1153 and the connection dropped.", c.command, size(c.request_bytes), size(l), lim.source.describe()),
-                        json!({"packet_bytes": c.request_bytes, "limit_bytes": l, "limit_source": lim.source.key(), "direction": "to_server", "command_index": c.index}),
+                        format!("A {} of {} was accepted, but max_allowed_packet is {} ({}); a slightly larger one will be rejected with ERR 1153 and the connection dropped.{}", c.command, size(c.request_bytes), size(l), lim.source.describe(), batching_text(c.values_rows, Some(l))),
+                        json!({"packet_bytes": c.request_bytes, "limit_bytes": l, "limit_source": lim.source.key(), "direction": "to_server", "command_index": c.index, "values_rows": c.values_rows}),
                     );
             }
         }
@@ -883,7 +918,7 @@ impl Analyzer {
         }
         let drops = self.findings.iter().filter(|f| f.kind == "connection_drop" && f.severity == Severity::Critical).count();
         if drops > 0 {
-            parts.push(format!("{drops} connection(s) lost by clients"));
+            parts.push(format!("{drops} client connection(s) lost"));
         }
         if n("too_many_connections") > 0 {
             parts.push("connections refused (too many connections)".into());
@@ -903,23 +938,53 @@ impl Analyzer {
             self.findings.iter().filter(|f| f.kind == "near_limit_packet").filter_map(|f| f.evidence["packet_bytes"].as_u64()).max();
         if let Some(biggest) = rejected_max.or(near) {
             let rec = limit::recommend(biggest);
-            let ten_x = limit::round_unit((biggest.saturating_mul(10)).min(1 << 30));
+            // the largest value sent: half the packet when it went out as a hex literal
+            let hex = self
+                .conns
+                .iter()
+                .flat_map(|c| &c.commands)
+                .any(|c| c.request_bytes == biggest && c.sql.as_deref().is_some_and(is_hex_literal_insert));
+            let value = if hex { biggest / 2 } else { biggest };
+            let ten_x = limit::round_unit((value.saturating_mul(10)).min(1 << 30));
             out.push(Recommendation {
                 kind: "max_allowed_packet",
                 title: format!("Raise max_allowed_packet to {} (largest packet seen: {})", limit::unit(rec), size(biggest)),
                 detail: format!(
                     "Sized from evidence: the largest packet the clients sent is {} and needs max_allowed_packet >= {}; {} adds headroom. Rule of thumb (generous): about 10x the largest BLOB/TEXT value sent, here at most {}. The server allocates up to this much per connection buffer, so do not set it far above need. SET GLOBAL applies to new connections only: reconnect the pool afterwards. Clients have their own limit too (the driver's max_allowed_packet / maxAllowedPacket option). {}",
                     size(biggest), commas(biggest), limit::unit(rec), limit::unit(ten_x),
-                    match (lim.bytes, lim.upper_bound) { (Some(l), _) => format!("Current value: {} ({}).", size(l), lim.source.describe()), (None, Some(u)) => format!("Current value: below {} (inferred from ERR 1153).", size(u)), _ => String::new() }
+                    match (lim.bytes, lim.upper_bound) { (Some(l), _) => format!("Current value: {} ({}).", size(l), lim.source.describe()), (None, Some(u)) => match lim.lower_bound {
+                            Some(l) if l < u => format!("Current value: between {} and {} (inferred from what the server accepted and rejected).", size(l), size(u)),
+                            _ => format!("Current value: below {} (inferred from ERR 1153).", size(u)),
+                        }, _ => String::new() }
                 ),
                 my_cnf: Some(format!("[mysqld]\nmax_allowed_packet={}", limit::unit(rec))),
                 sql: Some(format!("SET GLOBAL max_allowed_packet = {rec};")),
                 client: Some(format!("mysql --max-allowed-packet={0}; connectors: max_allowed_packet={rec} (PyMySQL, mysql-connector), maxAllowedPacket={rec} (Connector/J)", limit::unit(rec))),
             });
+            let multi = self
+                .findings
+                .iter()
+                .filter(|f| matches!(f.kind, "oversize_packet" | "near_limit_packet"))
+                .filter_map(|f| serde_json::from_value::<crate::session::ValuesRows>(f.evidence["values_rows"].clone()).ok())
+                .filter(|v| v.rows_estimated > 1)
+                .max_by_key(|v| v.bytes_per_row);
+            let half = lim.bytes.or(lim.upper_bound).map(|l| l / 2);
+            let detail = match (multi, half) {
+                (Some(v), Some(h)) => format!(
+                    "The large statements are multi-row INSERT/REPLACEs of ~{} bytes per row: send at most {} rows per statement to stay under {} (half the limit), or raise the limit.",
+                    commas(v.bytes_per_row),
+                    commas((h / v.bytes_per_row).max(1)),
+                    size(h)
+                ),
+                _ => format!(
+                    "The large packets carry single big values, so batching rows cannot help: raise the limit, or write large values in chunks (e.g. UPDATE ... SET col = CONCAT(col, ?) in pieces, or COM_STMT_SEND_LONG_DATA), keeping each statement under {}.",
+                    half.map(size).unwrap_or_else(|| "half the limit".into())
+                ),
+            };
             out.push(Recommendation {
                 kind: "batching",
-                title: "Or keep statements small: batch multi-row INSERTs and stream large BLOBs".into(),
-                detail: format!("Split multi-row INSERT/REPLACE statements so that each stays well under the limit (e.g. below {} at the current limit), or send large values with COM_STMT_SEND_LONG_DATA / chunked updates.", lim.bytes.or(lim.upper_bound).map(|l| size(l / 2)).unwrap_or_else(|| "half the limit".into())),
+                title: "Or keep each statement small".into(),
+                detail,
                 my_cnf: None,
                 sql: None,
                 client: None,

@@ -57,7 +57,7 @@ pub struct Frame<'a> {
 #[derive(Debug, Error)]
 pub enum CaptureError {
     /// The file could not be opened or read.
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// File name as given.
         path: String,

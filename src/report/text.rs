@@ -68,6 +68,7 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     let lim = &r.settings["max_allowed_packet"];
     let lim_txt = match (lim["bytes"].as_u64(), lim["upper_bound"].as_u64(), lim["lower_bound"].as_u64()) {
         (Some(b), _, _) => format!("{} [{}]", size(b), lim["source"]["kind"].as_str().unwrap_or("unknown")),
+        (None, Some(u), Some(l)) if l < u => format!("{} to {} (accepted / rejected)", human(l), human(u)),
         (None, Some(u), _) => format!("below {} (from ERR 1153)", size(u)),
         (None, None, Some(l)) => format!("at least {} (accepted)", size(l)),
         _ => "unknown".into(),

@@ -525,6 +525,7 @@ impl State {
             response: Response { kind: "none", ..Default::default() },
             latency_us: None,
             seq_anomalies: u32::from(seq_anomaly),
+            values_rows: None,
         };
         let mut resp = Resp::First;
         let mut binary = false;
@@ -533,6 +534,9 @@ impl State {
         match msg::parse_command(p.payload, self.caps) {
             Ok((_, cmd)) => match cmd {
                 Command::Query { sql, .. } => {
+                    if p.len >= BIG_PACKET / 4 {
+                        rec.values_rows = count_values_rows(sql, p.len.saturating_sub(1));
+                    }
                     let (s, cut) = lossy(sql, qcap);
                     rec.sql_truncated = cut || p.truncated || incomplete;
                     self.note_sql(p.ts, &s);

@@ -125,6 +125,80 @@ pub struct CommandRecord {
     /// Sequence-id anomalies seen within this exchange.
     #[serde(skip_serializing_if = "is_zero")]
     pub seq_anomalies: u32,
+    /// For INSERT/REPLACE ... VALUES: rows and bytes per row, measured on the kept bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values_rows: Option<ValuesRows>,
+}
+
+/// Rows of a multi-row INSERT/REPLACE, for batching advice.
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ValuesRows {
+    /// Rows counted in the bytes kept (all of them when the packet was kept whole).
+    pub rows_seen: u64,
+    /// Average bytes per row over the rows counted.
+    pub bytes_per_row: u64,
+    /// Estimated rows in the whole statement (`rows_seen` when it was kept whole).
+    pub rows_estimated: u64,
+}
+
+/// Counts the row tuples after `VALUES` in an INSERT/REPLACE (quote-aware).
+/// `total_len` is the whole statement's size, for extrapolating past the kept bytes.
+pub fn count_values_rows(sql: &[u8], total_len: u64) -> Option<ValuesRows> {
+    let head: Vec<u8> = sql.iter().take(16).map(|b| b.to_ascii_lowercase()).collect();
+    let head = String::from_utf8_lossy(&head);
+    let head = head.trim_start();
+    if !(head.starts_with("insert") || head.starts_with("replace")) {
+        return None;
+    }
+    let (mut quote, mut esc, mut depth) = (0u8, false, 0u32);
+    let (mut values_at, mut first_row, mut last_end, mut rows) = (None, 0usize, 0usize, 0u64);
+    let mut i = 0;
+    while i < sql.len() {
+        let c = sql[i];
+        if quote != 0 {
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else if c == quote {
+                quote = 0;
+            }
+        } else if matches!(c, b'\'' | b'"' | b'`') {
+            quote = c;
+        } else if values_at.is_none() {
+            if (c == b'v' || c == b'V') && sql.get(i..i + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"values")) {
+                values_at = Some(i + 6);
+                i += 6;
+                continue;
+            }
+        } else if c == b'(' {
+            if depth == 0 && rows == 0 {
+                first_row = i;
+            }
+            depth += 1;
+        } else if c == b')' && depth > 0 {
+            depth -= 1;
+            if depth == 0 {
+                rows += 1;
+                last_end = i + 1;
+            }
+        }
+        i += 1;
+    }
+    values_at?;
+    if rows == 0 {
+        // one row that runs past the kept bytes: a single huge value
+        return (depth > 0).then(|| ValuesRows {
+            rows_seen: 0,
+            bytes_per_row: total_len.saturating_sub(first_row as u64),
+            rows_estimated: 1,
+        });
+    }
+    let per_f = (last_end - first_row) as f64 / rows as f64;
+    let per = (per_f.round() as u64).max(1);
+    let whole = sql.len() as u64 >= total_len.saturating_sub(1);
+    let estimated = if whole { rows } else { ((total_len.saturating_sub(first_row as u64) as f64 / per_f).round() as u64).max(rows) };
+    Some(ValuesRows { rows_seen: rows, bytes_per_row: per, rows_estimated: estimated })
 }
 
 fn is_zero(v: &u32) -> bool {

@@ -148,3 +148,19 @@ fn local_infile_upload() {
     assert_eq!(st.seq_anomalies_total, 0);
     assert_eq!(c.request_bytes, 53 + 8); // the COM_QUERY, then the file data (the empty terminator adds 0)
 }
+
+#[test]
+fn values_rows_are_counted_quote_aware() {
+    let sql = b"INSERT INTO t (a, b) VALUES (1, 'x)'), (2, 'y(\\')'),(3,\"z\")";
+    let v = count_values_rows(sql, sql.len() as u64).unwrap();
+    assert_eq!((v.rows_seen, v.rows_estimated), (3, 3));
+    // kept prefix of a bigger statement: extrapolated from bytes per row
+    let big: Vec<u8> = [&b"INSERT INTO t VALUES "[..], &b"(1,'abcdefgh'),".repeat(100)].concat();
+    let v = count_values_rows(&big[..big.len() - 1], 1_000_000).unwrap();
+    assert_eq!((v.rows_seen, v.bytes_per_row), (100, 15));
+    assert!(v.rows_estimated > 60_000 && v.rows_estimated < 70_000);
+    let one = count_values_rows(b"INSERT INTO docs (body) VALUES (X'6d79", 6_000_036).unwrap();
+    assert_eq!((one.rows_seen, one.rows_estimated), (0, 1));
+    assert_eq!(count_values_rows(b"SELECT 1", 8), None);
+    assert_eq!(count_values_rows(b"insert into t select * from u", 30), None);
+}
