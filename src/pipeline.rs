@@ -35,6 +35,8 @@ pub struct TcpInfo {
     pub missed_bytes: u64,
     /// Zero-window advertisements.
     pub zero_windows: u64,
+    /// Overlapping copies whose bytes differed (the first copy is kept).
+    pub conflicting_overlaps: u64,
     /// Zeek-style history: upper case = client, lower case = server
     /// (S syn, H syn-ack, D data, F fin, R rst, G gap).
     pub history: String,
@@ -440,6 +442,7 @@ impl Pipeline {
             tcp.gaps += h.stats.gaps;
             tcp.missed_bytes += h.stats.missed_bytes;
             tcp.zero_windows += h.stats.zero_windows;
+            tcp.conflicting_overlaps += h.stats.conflicting_overlaps;
         }
         tcp.bytes_to_server = flow.halves[client_side].stats.bytes;
         tcp.bytes_to_client = flow.halves[server_side].stats.bytes;

@@ -24,6 +24,9 @@ pub struct HalfStats {
     pub zero_windows: u64,
     /// Out-of-order bytes dropped because the buffer cap was reached.
     pub ooo_cap_hits: u64,
+    /// Buffered copies of the same bytes that differ (the first copy is kept).
+    /// Bytes already delivered are not kept, so overlaps with them are not compared.
+    pub conflicting_overlaps: u64,
 }
 
 /// Reassembly state for one direction.
@@ -133,9 +136,20 @@ impl HalfStream {
             } else {
                 self.stats.out_of_order += 1;
                 let start = start as u64;
-                if let std::collections::btree_map::Entry::Vacant(v) = self.ooo.entry(start) {
-                    self.ooo_bytes += payload.len();
-                    v.insert((payload.to_vec(), missing));
+                match self.ooo.entry(start) {
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        self.ooo_bytes += payload.len();
+                        v.insert((payload.to_vec(), missing));
+                    }
+                    std::collections::btree_map::Entry::Occupied(o) => {
+                        // keep the first copy; count a copy whose bytes differ
+                        let (first, _) = o.get();
+                        let n = first.len().min(payload.len());
+                        self.stats.retransmissions += 1;
+                        if first[..n] != payload[..n] {
+                            self.stats.conflicting_overlaps += 1;
+                        }
+                    }
                 }
                 // Data acknowledged by the peer was on the wire: the hole before the
                 // first buffered segment will never fill.
@@ -312,6 +326,19 @@ mod tests {
         seg(&mut h, &mut c, 10, b"kl");
         assert_eq!(c.bytes, b"abc?????ijkl");
         assert_eq!((c.gaps.clone(), h.stats.missed_bytes), (vec![5], 5));
+    }
+
+    #[test]
+    fn conflicting_copies_keep_the_first() {
+        let mut h = HalfStream::default();
+        let mut c = Collect::default();
+        seg(&mut h, &mut c, 0, b"a");
+        seg(&mut h, &mut c, 5, b"xyz");
+        seg(&mut h, &mut c, 5, b"XYZ"); // same bytes position, different content
+        seg(&mut h, &mut c, 5, b"xyz"); // an identical copy
+        seg(&mut h, &mut c, 1, b"bcde");
+        assert_eq!(c.bytes, b"abcdexyz");
+        assert_eq!((h.stats.conflicting_overlaps, h.stats.retransmissions), (1, 2));
     }
 
     #[test]

@@ -64,6 +64,8 @@ struct Exchange {
     last_ts: Timestamp,
     answered: bool,
     incomplete_ts: Option<Timestamp>,
+    /// (user, schema) that COM_CHANGE_USER / COM_INIT_DB switch to, once the server says OK.
+    identity_change: Option<(Option<String>, Option<String>)>,
 }
 
 #[derive(Debug, Default)]
@@ -531,6 +533,7 @@ impl State {
         let mut binary = false;
         let mut prepare_sql = None;
         let mut capture_vars = false;
+        let mut identity_change = None;
         match msg::parse_command(p.payload, self.caps) {
             Ok((_, cmd)) => match cmd {
                 Command::Query { sql, .. } => {
@@ -598,7 +601,7 @@ impl State {
                 Command::InitDb { schema } => {
                     let s = lossy(schema, 128).0;
                     rec.argument = Some(s.clone());
-                    self.identity.database = Some(s);
+                    identity_change = Some((None, Some(s)));
                 }
                 Command::FieldList { table } => {
                     rec.argument = Some(lossy(table, 128).0);
@@ -610,10 +613,7 @@ impl State {
                 }
                 Command::ChangeUser { user, database } => {
                     rec.argument = Some(lossy(user, 128).0);
-                    self.identity.user = rec.argument.clone();
-                    if let Some(d) = database.filter(|d| !d.is_empty()) {
-                        self.identity.database = Some(lossy(d, 128).0);
-                    }
+                    identity_change = Some((rec.argument.clone(), database.filter(|d| !d.is_empty()).map(|d| lossy(d, 128).0)));
                     resp = Resp::ChangeUserAuth;
                 }
                 Command::SetOption { option } => rec.argument = Some(option.to_string()),
@@ -650,6 +650,7 @@ impl State {
             last_ts: p.ts,
             answered: false,
             incomplete_ts: if incomplete { Some(p.ts) } else { None },
+            identity_change,
         };
         if code.expects_no_response() {
             self.finish_exchange(ex);
@@ -955,6 +956,16 @@ impl State {
     }
 
     fn finish_exchange(&mut self, mut ex: Exchange) {
+        if ex.rec.response.kind == "ok" {
+            if let Some((user, db)) = ex.identity_change.take() {
+                if let Some(u) = user {
+                    self.identity.user = Some(u);
+                }
+                if let Some(d) = db {
+                    self.identity.database = Some(d);
+                }
+            }
+        }
         if ex.answered {
             ex.rec.latency_us = Some(ex.last_ts.micros_since(ex.rec.ts));
         } else if ex.code.expects_no_response() {

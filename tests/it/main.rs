@@ -8,3 +8,4 @@ mod perturb;
 mod schema;
 mod tshark_diff;
 mod util;
+mod zeek;
