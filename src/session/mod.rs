@@ -956,14 +956,14 @@ impl State {
     }
 
     fn finish_exchange(&mut self, mut ex: Exchange) {
-        if ex.rec.response.kind == "ok" {
-            if let Some((user, db)) = ex.identity_change.take() {
-                if let Some(u) = user {
-                    self.identity.user = Some(u);
-                }
-                if let Some(d) = db {
-                    self.identity.database = Some(d);
-                }
+        if ex.rec.response.kind == "ok"
+            && let Some((user, db)) = ex.identity_change.take()
+        {
+            if let Some(u) = user {
+                self.identity.user = Some(u);
+            }
+            if let Some(d) = db {
+                self.identity.database = Some(d);
             }
         }
         if ex.answered {
