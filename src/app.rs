@@ -13,9 +13,7 @@ use std::io::{BufWriter, Write};
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(a) => analyze(a),
-        Command::Live(_) => bail!(
-            "`mywire live` is not implemented yet (see issue: live capture); use `tcpdump -w FILE` and `mywire analyze FILE` meanwhile"
-        ),
+        Command::Live(a) => live(a),
         Command::Tui(_) => bail!("`mywire tui` is not implemented yet (see issue: TUI); use `mywire analyze` meanwhile"),
         Command::Pdus(a) => pdus(a),
     }
@@ -95,106 +93,238 @@ impl AnalyzeOptions {
     }
 }
 
+/// Called for each connection as it ends, with the findings it added.
+pub type OnConn<'a> = dyn FnMut(&crate::analysis::ConnReport, &[crate::analysis::Finding]) -> Result<()> + 'a;
+
+/// Frames in, connection records and findings out: the loop shared by files
+/// and live capture.
+pub struct Runner<'a> {
+    pipe: Pipeline,
+    an: Analyzer,
+    on_conn: &'a mut OnConn<'a>,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner with `opts`, calling `on_conn` as connections end.
+    pub fn new(opts: &AnalyzeOptions, on_conn: &'a mut OnConn<'a>) -> Self {
+        Runner { pipe: Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone()), an: Analyzer::new(opts.cfg.clone()), on_conn }
+    }
+
+    /// Processes one frame.
+    pub fn push(&mut self, frame: &crate::capture::Frame<'_>) -> Result<()> {
+        self.pipe.push(frame);
+        if !self.pipe.finished.is_empty() { self.drain() } else { Ok(()) }
+    }
+
+    fn drain(&mut self) -> Result<()> {
+        let finished = std::mem::take(&mut self.pipe.finished);
+        if !finished.is_empty() {
+            // KILLs and variables of connections still open, or ending in the same batch,
+            // must be known before any connection of the batch is classified.
+            self.an.learn_live(&self.pipe.live_states());
+            self.an.learn_live(&finished.iter().map(|f| (f.id, &f.st)).collect::<Vec<_>>());
+        }
+        for fc in finished {
+            let (ci, nf) = self.an.add(fc);
+            (self.on_conn)(&self.an.conns[ci], &self.an.findings[self.an.findings.len() - nf..])?;
+        }
+        Ok(())
+    }
+
+    /// Ends every connection and builds the report; `live` adds capture drops.
+    pub fn finish(
+        mut self,
+        inputs: Vec<crate::capture::InputInfo>,
+        warnings: Vec<String>,
+        live: Option<serde_json::Value>,
+    ) -> Result<crate::analysis::Report> {
+        self.pipe.finish_all();
+        self.drain()?;
+        if let Some(l) = &live {
+            self.an.capture_drops(l);
+        }
+        let mut capture = json!({"decode": self.pipe.decode, "flows": self.pipe.flows});
+        if let Some(l) = live {
+            capture["live"] = l;
+        }
+        Ok(self.an.report(inputs, warnings, capture))
+    }
+}
+
 /// Runs the whole offline pipeline over `files`. `on_conn` sees each
 /// connection as it ends, with the findings it added (for streaming output).
-pub fn analyze_files(
-    files: &[String],
-    opts: &AnalyzeOptions,
-    on_conn: &mut dyn FnMut(&crate::analysis::ConnReport, &[crate::analysis::Finding]) -> Result<()>,
-) -> Result<crate::analysis::Report> {
+pub fn analyze_files(files: &[String], opts: &AnalyzeOptions, on_conn: &mut OnConn<'_>) -> Result<crate::analysis::Report> {
     let mut sources = Vec::new();
     for f in files {
         sources.push(FileSource::open(f)?);
     }
     let mut merged = MergedSource::new(sources);
-    let mut pipe = Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone());
-    let mut an = Analyzer::new(opts.cfg.clone());
-    let drain = |pipe: &mut Pipeline,
-                 an: &mut Analyzer,
-                 on_conn: &mut dyn FnMut(&crate::analysis::ConnReport, &[crate::analysis::Finding]) -> Result<()>|
-     -> Result<()> {
-        let finished = std::mem::take(&mut pipe.finished);
-        if !finished.is_empty() {
-            // KILLs and variables of connections still open, or ending in the same batch,
-            // must be known before any connection of the batch is classified.
-            an.learn_live(&pipe.live_states());
-            an.learn_live(&finished.iter().map(|f| (f.id, &f.st)).collect::<Vec<_>>());
-        }
-        for fc in finished {
-            let (ci, nf) = an.add(fc);
-            on_conn(&an.conns[ci], &an.findings[an.findings.len() - nf..])?;
-        }
-        Ok(())
-    };
+    let mut runner = Runner::new(opts, on_conn);
     while let Some(frame) = merged.next_frame() {
-        pipe.push(&frame);
-        if !pipe.finished.is_empty() {
-            drain(&mut pipe, &mut an, on_conn)?;
-        }
+        runner.push(&frame)?;
     }
-    pipe.finish_all();
-    drain(&mut pipe, &mut an, on_conn)?;
-    let inputs = merged.inputs();
-    let warnings = merged.warnings();
-    let capture = json!({"decode": pipe.decode, "flows": pipe.flows});
-    Ok(an.report(inputs, warnings, capture))
+    runner.finish(merged.inputs(), merged.warnings(), None)
 }
 
-fn analyze(a: AnalyzeArgs) -> Result<u8> {
-    let mut opts = AnalyzeOptions::new(&a.opts.ports);
-    opts.cfg.max_allowed_packet = a.opts.max_allowed_packet;
-    opts.cfg.redact_literals = a.opts.redact_literals;
-    opts.cfg.slow_us = a.opts.slow.map(|ms| (ms * 1000.0) as u64);
-    opts.cfg.commands = a.opts.commands;
-    opts.cfg.max_commands = a.opts.max_commands;
-    let out: Box<dyn Write> = match &a.output {
+fn options(o: &crate::cli::AnalysisOpts) -> AnalyzeOptions {
+    let mut opts = AnalyzeOptions::new(&o.ports);
+    opts.cfg.max_allowed_packet = o.max_allowed_packet;
+    opts.cfg.redact_literals = o.redact_literals;
+    opts.cfg.slow_us = o.slow.map(|ms| (ms * 1000.0) as u64);
+    opts.cfg.commands = o.commands;
+    opts.cfg.max_commands = o.max_commands;
+    opts
+}
+
+fn open_output(path: &Option<String>) -> Result<BufWriter<Box<dyn Write>>> {
+    let out: Box<dyn Write> = match path {
         Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut out = BufWriter::new(out);
-    let ndjson = a.format == Format::Ndjson;
-    let report = analyze_files(&a.files, &opts, &mut |conn, findings| {
-        if ndjson {
-            for f in findings {
-                let mut v = serde_json::to_value(f)?;
-                v["type"] = json!("finding");
-                serde_json::to_writer(&mut out, &v)?;
-                out.write_all(b"\n")?;
-            }
-            let mut v = serde_json::to_value(conn)?;
-            v["type"] = json!("connection");
-            serde_json::to_writer(&mut out, &v)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
-    })?;
+    Ok(BufWriter::new(out))
+}
+
+/// Writes one NDJSON line per finding and one for the connection.
+fn ndjson_conn(out: &mut dyn Write, conn: &crate::analysis::ConnReport, findings: &[crate::analysis::Finding]) -> Result<()> {
+    for f in findings {
+        let mut v = serde_json::to_value(f)?;
+        v["type"] = json!("finding");
+        serde_json::to_writer(&mut *out, &v)?;
+        out.write_all(b"\n")?;
+    }
+    let mut v = serde_json::to_value(conn)?;
+    v["type"] = json!("connection");
+    serde_json::to_writer(&mut *out, &v)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes the final report in `format`; returns the exit code for `fail_on`.
+fn write_report(
+    report: &crate::analysis::Report,
+    format: Format,
+    out: &mut dyn Write,
+    fail_on: Option<crate::analysis::Severity>,
+) -> Result<u8> {
     for w in &report.warnings {
         eprintln!("mywire: warning: {w}");
     }
-    if report.inputs.iter().all(|i| i.frames == 0) {
+    if report.inputs.iter().all(|i| i.frames == 0) && report.summary["capture"]["live"].is_null() {
         eprintln!("mywire: warning: no frames in the input");
     } else if report.connections.is_empty() {
         eprintln!(
             "mywire: warning: no MySQL connections recognised; if the server listens on a custom port and the handshake is not in the capture, add --port N"
         );
     }
-    match a.format {
-        Format::Text => crate::report::text::write(&report, &mut out)?,
+    match format {
+        Format::Text => crate::report::text::write(report, out)?,
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
+            serde_json::to_writer_pretty(&mut *out, report)?;
             out.write_all(b"\n")?;
         }
         Format::Ndjson => {
             let v = json!({"type": "summary", "generator": report.generator, "inputs": report.inputs, "summary": report.summary, "settings": report.settings, "recommendations": report.recommendations, "warnings": report.warnings});
-            serde_json::to_writer(&mut out, &v)?;
+            serde_json::to_writer(&mut *out, &v)?;
             out.write_all(b"\n")?;
         }
     }
     out.flush()?;
-    if let Some(level) = a.fail_on
-        && report.findings.iter().any(|f| f.severity >= level)
-    {
-        return Ok(1);
+    Ok(u8::from(fail_on.is_some_and(|level| report.findings.iter().any(|f| f.severity >= level))))
+}
+
+fn analyze(a: AnalyzeArgs) -> Result<u8> {
+    let opts = options(&a.opts);
+    let mut out = open_output(&a.output)?;
+    let ndjson = a.format == Format::Ndjson;
+    let report = {
+        let mut on_conn =
+            |c: &crate::analysis::ConnReport, f: &[crate::analysis::Finding]| if ndjson { ndjson_conn(&mut out, c, f) } else { Ok(()) };
+        analyze_files(&a.files, &opts, &mut on_conn)?
+    };
+    write_report(&report, a.format, &mut out, a.fail_on)
+}
+
+fn live(a: crate::cli::LiveArgs) -> Result<u8> {
+    use crate::capture::live::{LiveOptions, LiveSource, drop_privileges};
+    use crate::cli::LiveFormat;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let format = match a.format {
+        LiveFormat::Tui => bail!("`mywire live --format tui` is not implemented yet (see issue: TUI); use --format text, json or ndjson"),
+        LiveFormat::Text => Format::Text,
+        LiveFormat::Json => Format::Json,
+        LiveFormat::Ndjson => Format::Ndjson,
+    };
+    let opts = options(&a.opts);
+    let bpf =
+        a.bpf.clone().unwrap_or_else(|| opts.cfg.server_ports.iter().map(|p| format!("tcp port {p}")).collect::<Vec<_>>().join(" or "));
+    let lo = LiveOptions {
+        iface: a.iface.clone(),
+        bpf: bpf.clone(),
+        snaplen: a.snaplen,
+        buffer_size: i32::try_from(a.buffer_size).unwrap_or(i32::MAX),
+        timeout_ms: 100,
+    };
+    let mut src = LiveSource::open(&lo, a.write.as_deref())?;
+    // the report file is created before privileges are dropped
+    let mut out = open_output(&a.output)?;
+    if !a.no_drop {
+        drop_privileges(&a.user).map_err(|e| anyhow::anyhow!("dropping privileges: {e}"))?;
     }
-    Ok(0)
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("installing the Ctrl-C / SIGTERM handler")?;
+    }
+    eprintln!("mywire: capturing on {} with filter \"{bpf}\"; Ctrl-C stops and writes the report", src.iface);
+    let started = std::time::Instant::now();
+    let ndjson = format == Format::Ndjson;
+    let mut frames = 0u64;
+    let mut bytes = 0u64;
+    let (mut first_ts, mut last_ts) = (None, None);
+    let mut stop_error = None;
+    let report = {
+        let mut on_conn =
+            |c: &crate::analysis::ConnReport, f: &[crate::analysis::Finding]| if ndjson { ndjson_conn(&mut out, c, f) } else { Ok(()) };
+        let mut runner = Runner::new(&opts, &mut on_conn);
+        while !stop.load(Ordering::SeqCst) {
+            if a.duration.is_some_and(|d| started.elapsed().as_secs_f64() >= d) || a.count.is_some_and(|c| frames >= c) {
+                break;
+            }
+            match src.next_frame() {
+                Ok(Some(frame)) => {
+                    frames += 1;
+                    bytes += frame.data.len() as u64;
+                    first_ts.get_or_insert(frame.ts);
+                    last_ts = Some(frame.ts);
+                    runner.push(&frame)?;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // e.g. the interface went away: stop cleanly and report what we have
+                    stop_error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        src.flush();
+        let st = src.stats();
+        let input = crate::capture::InputInfo {
+            path: format!("live:{}", src.iface),
+            format: "live".into(),
+            frames,
+            bytes,
+            first_ts,
+            last_ts,
+            truncated: false,
+            warnings: Vec::new(),
+        };
+        let mut warnings = Vec::new();
+        if let Some(e) = &stop_error {
+            warnings.push(format!("capture stopped early: {e}"));
+        }
+        runner.finish(vec![input], warnings, Some(json!({"interface": src.iface, "filter": bpf, "stats": st})))?
+    };
+    write_report(&report, format, &mut out, a.fail_on)
 }

@@ -95,12 +95,76 @@ pub struct AnalyzeArgs {
     pub opts: AnalysisOpts,
 }
 
-/// `mywire live` (not built yet).
+/// `mywire live`.
 #[derive(Debug, Args)]
 pub struct LiveArgs {
-    /// Everything else, reserved for the live-capture implementation.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    /// Interface to sniff (`any` for all; default: the one libpcap picks).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub iface: Option<String>,
+    /// BPF filter; replaces the default `tcp port 3306 [or tcp port N ...]` built from --port.
+    #[arg(long, value_name = "EXPR")]
+    pub bpf: Option<String>,
+    /// Output format (tui is not built yet; default: text).
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub format: LiveFormat,
+    /// Write the report here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<String>,
+    /// Stop after this long: 30s, 5m, 1h, or seconds.
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub duration: Option<f64>,
+    /// Stop after this many frames.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Also write the raw frames to this pcap file (flushed on exit).
+    #[arg(short = 'w', long = "write", value_name = "FILE.pcap")]
+    pub write: Option<String>,
+    /// Bytes captured per frame.
+    #[arg(long, default_value_t = 262_144, value_name = "N")]
+    pub snaplen: i32,
+    /// Kernel capture buffer (e.g. 64M).
+    #[arg(long, default_value = "64M", value_name = "SIZE", value_parser = parse_size_arg)]
+    pub buffer_size: u64,
+    /// After opening the device, switch to this user (default `nobody` when root).
+    #[arg(long, value_name = "NAME", default_value = "nobody")]
+    pub user: String,
+    /// Keep root privileges.
+    #[arg(long)]
+    pub no_drop: bool,
+    /// Exit 1 when a finding of at least this severity exists.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Analysis options.
+    #[command(flatten)]
+    pub opts: AnalysisOpts,
+}
+
+/// Live output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiveFormat {
+    /// The terminal UI (not built yet).
+    Tui,
+    /// Postmortem at the end.
+    Text,
+    /// One JSON document at the end.
+    Json,
+    /// One JSON object per line as connections end, then a summary.
+    Ndjson,
+}
+
+fn parse_duration(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('s') => (&s[..s.len() - 1], 1.0),
+        Some('m') => (&s[..s.len() - 1], 60.0),
+        Some('h') => (&s[..s.len() - 1], 3600.0),
+        _ => (s, 1.0),
+    };
+    num.parse::<f64>()
+        .ok()
+        .filter(|v| *v > 0.0)
+        .map(|v| v * mult)
+        .ok_or_else(|| format!("'{s}' is not a duration: use 30s, 5m, 1h or seconds"))
 }
 
 /// `mywire tui` (not built yet).

@@ -850,6 +850,25 @@ impl Analyzer {
         }
     }
 
+    /// Adds a finding for live-capture drops (kernel or interface).
+    pub fn capture_drops(&mut self, live: &Value) {
+        let k = live["stats"]["dropped_kernel"].as_u64().unwrap_or(0);
+        let i = live["stats"]["dropped_interface"].as_u64().unwrap_or(0);
+        if k + i > 0 {
+            self.findings.push(Finding {
+                kind: "capture_drops",
+                severity: Severity::Warning,
+                connection: None,
+                client: None,
+                server: None,
+                ts: None,
+                title: format!("{} packets dropped by the kernel, {} by the interface", commas(k), commas(i)),
+                detail: "The capture missed packets: connections with gaps are reported, and their conclusions (sizes, sequence ids, latencies) are incomplete. Raise --buffer-size, narrow --bpf, or write with -w and analyse offline.".into(),
+                evidence: json!({"dropped_kernel": k, "dropped_interface": i, "received": live["stats"]["received"]}),
+            });
+        }
+    }
+
     /// The final document.
     pub fn report(mut self, inputs: Vec<InputInfo>, warnings: Vec<String>, capture: Value) -> Report {
         self.conns.sort_by_key(|c| c.id);

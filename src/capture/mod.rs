@@ -7,6 +7,7 @@
 //! with what was read before and a warning naming the byte offset.
 
 mod file;
+pub mod live;
 
 pub use file::{FileSource, InputInfo};
 

@@ -38,11 +38,20 @@ fn missing_file_and_non_capture_are_one_line_errors() {
 }
 
 #[test]
-fn unbuilt_subcommands_say_so() {
-    let a = mywire().args(["live"]).assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("not implemented yet"));
+fn unbuilt_parts_say_so() {
     let a = mywire().args(["tui", &capture("basic")]).assert().code(2);
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("not implemented yet"));
+    let a = mywire().args(["live", "--format", "tui"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("not implemented yet"));
+}
+
+#[test]
+fn live_errors_are_actionable() {
+    let a = mywire().args(["live", "-i", "nosuch0", "--duration", "1"]).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("no such interface \"nosuch0\"; available:") && err.contains("lo"), "{err}");
+    let a = mywire().args(["live", "--duration", "nonsense"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("is not a duration"));
 }
 
 #[test]
