@@ -14,7 +14,12 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Analyze(a) => analyze(a),
         Command::Live(a) => live(a),
-        Command::Tui(_) => bail!("`mywire tui` is not implemented yet (see issue: TUI); use `mywire analyze` meanwhile"),
+        Command::Tui(a) => {
+            if a.files.is_empty() {
+                bail!("mywire tui needs capture files (for live traffic: mywire live)");
+            }
+            crate::report::tui::run::run_files(a.files, options(&a.opts))
+        }
         Command::Pdus(a) => pdus(a),
     }
 }
@@ -129,6 +134,22 @@ impl<'a> Runner<'a> {
             (self.on_conn)(&self.an.conns[ci], &self.an.findings[self.an.findings.len() - nf..])?;
         }
         Ok(())
+    }
+
+    /// The report as if the capture ended now (open connections included), for live views.
+    pub fn snapshot(&self, inputs: Vec<crate::capture::InputInfo>, live: Option<serde_json::Value>) -> crate::analysis::Report {
+        let mut an = self.an.clone();
+        let open = self.pipe.open_conns(2000);
+        an.learn_live(&open.iter().map(|f| (f.id, &f.st)).collect::<Vec<_>>());
+        for fc in open {
+            an.add(fc);
+        }
+        let mut capture = json!({"decode": self.pipe.decode, "flows": self.pipe.flows});
+        if let Some(l) = &live {
+            an.capture_drops(l);
+            capture["live"] = l.clone();
+        }
+        an.report(inputs, Vec::new(), capture)
     }
 
     /// Ends every connection and builds the report; `live` adds capture drops.
@@ -250,11 +271,14 @@ fn live(a: crate::cli::LiveArgs) -> Result<u8> {
     use crate::cli::LiveFormat;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
+    let tui = match a.format {
+        Some(f) => f == LiveFormat::Tui,
+        None => std::io::IsTerminal::is_terminal(&std::io::stdout()) && a.output.is_none(),
+    };
     let format = match a.format {
-        LiveFormat::Tui => bail!("`mywire live --format tui` is not implemented yet (see issue: TUI); use --format text, json or ndjson"),
-        LiveFormat::Text => Format::Text,
-        LiveFormat::Json => Format::Json,
-        LiveFormat::Ndjson => Format::Ndjson,
+        Some(LiveFormat::Json) => Format::Json,
+        Some(LiveFormat::Ndjson) => Format::Ndjson,
+        _ => Format::Text,
     };
     let opts = options(&a.opts);
     let bpf =
@@ -267,6 +291,12 @@ fn live(a: crate::cli::LiveArgs) -> Result<u8> {
         timeout_ms: 100,
     };
     let mut src = LiveSource::open(&lo, a.write.as_deref())?;
+    if tui {
+        if !a.no_drop {
+            drop_privileges(&a.user).map_err(|e| anyhow::anyhow!("dropping privileges: {e}"))?;
+        }
+        return crate::report::tui::run::run_live(src, opts, bpf, (a.duration, a.count));
+    }
     // the report file is created before privileges are dropped
     let mut out = open_output(&a.output)?;
     if !a.no_drop {

@@ -17,9 +17,9 @@ pub struct Cli {
 pub enum Command {
     /// Analyse capture files (pcap/pcapng, optionally .gz/.zst; `-` = stdin).
     Analyze(AnalyzeArgs),
-    /// Sniff a live interface (not built yet).
+    /// Sniff a live interface (TUI on a terminal; text/JSON/NDJSON report otherwise).
     Live(LiveArgs),
-    /// Explore capture files in a terminal UI (not built yet).
+    /// Explore capture files in a terminal UI.
     Tui(TuiArgs),
     /// List every MySQL packet (one tab-separated line per logical PDU), like `tshark -Y mysql`.
     Pdus(PdusArgs),
@@ -104,9 +104,9 @@ pub struct LiveArgs {
     /// BPF filter; replaces the default `tcp port 3306 [or tcp port N ...]` built from --port.
     #[arg(long, value_name = "EXPR")]
     pub bpf: Option<String>,
-    /// Output format (tui is not built yet; default: text).
-    #[arg(long, short, value_enum, default_value = "text")]
-    pub format: LiveFormat,
+    /// Output format (default: tui when stdout is a terminal and no -o, text otherwise).
+    #[arg(long, short, value_enum)]
+    pub format: Option<LiveFormat>,
     /// Write the report here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<String>,
@@ -142,7 +142,7 @@ pub struct LiveArgs {
 /// Live output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LiveFormat {
-    /// The terminal UI (not built yet).
+    /// The terminal UI.
     Tui,
     /// Postmortem at the end.
     Text,
@@ -167,12 +167,15 @@ fn parse_duration(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("'{s}' is not a duration: use 30s, 5m, 1h or seconds"))
 }
 
-/// `mywire tui` (not built yet).
+/// `mywire tui`.
 #[derive(Debug, Args)]
 pub struct TuiArgs {
-    /// Capture files.
+    /// Capture files, merged by timestamp.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
+    /// Analysis options.
+    #[command(flatten)]
+    pub opts: AnalysisOpts,
 }
 
 #[cfg(test)]

@@ -402,6 +402,42 @@ impl Pipeline {
         }
     }
 
+    /// Copies of the MySQL connections still open, as if the capture ended now
+    /// (for live views); at most `max` of them.
+    pub fn open_conns(&self, max: usize) -> Vec<FinishedConn> {
+        let mut out = Vec::new();
+        for f in self.slab.iter().flatten() {
+            if out.len() >= max {
+                break;
+            }
+            let (Kind::Mysql { server_side }, Some(s)) = (f.kind, f.session.as_ref()) else { continue };
+            let mut s = s.clone();
+            s.finish(true);
+            let client_side = 1 - server_side;
+            let mut tcp = TcpInfo::default();
+            for h in &f.halves {
+                tcp.retransmissions += h.stats.retransmissions;
+                tcp.out_of_order += h.stats.out_of_order;
+                tcp.gaps += h.stats.gaps;
+                tcp.missed_bytes += h.stats.missed_bytes;
+                tcp.zero_windows += h.stats.zero_windows;
+                tcp.conflicting_overlaps += h.stats.conflicting_overlaps;
+            }
+            tcp.bytes_to_server = f.halves[client_side].stats.bytes;
+            tcp.bytes_to_client = f.halves[server_side].stats.bytes;
+            out.push(FinishedConn {
+                id: f.id,
+                client: f.ends[client_side],
+                server: f.ends[server_side],
+                start_ts: f.start_ts,
+                end_ts: f.last_ts,
+                tcp,
+                st: s.st,
+            });
+        }
+        out
+    }
+
     /// MySQL state of the connections still open, by connection id.
     pub fn live_states(&self) -> Vec<(u64, &State)> {
         self.slab.iter().flatten().filter_map(|f| f.session.as_ref().map(|s| (f.id, &s.st))).collect()

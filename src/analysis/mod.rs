@@ -204,6 +204,7 @@ pub struct Recommendation {
     pub client: Option<String>,
 }
 
+#[derive(Clone)]
 struct Kill {
     ts: Timestamp,
     target: u32,
@@ -212,6 +213,7 @@ struct Kill {
 }
 
 /// Accumulates connections as they finish; produces the report at the end.
+#[derive(Clone)]
 pub struct Analyzer {
     cfg: AnalyzerConfig,
     /// Connection records so far.

@@ -31,7 +31,7 @@ pub struct CompressedFrame<'a> {
 }
 
 /// Incremental compressed-frame decoder for one direction.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Decompressor {
     algo: Algorithm,
     cap: usize,

@@ -59,7 +59,7 @@ pub enum Control {
 }
 
 /// Incremental, capped framer for one direction.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Framer {
     cap: usize,
     hdr: [u8; 4],

@@ -51,7 +51,7 @@ enum Resp {
     Stream,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Exchange {
     rec: CommandRecord,
     code: CommandCode,
@@ -68,7 +68,7 @@ struct Exchange {
     identity_change: Option<(Option<String>, Option<String>)>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Stmt {
     sql: String,
     num_params: u16,
@@ -98,7 +98,7 @@ pub struct Identity {
 }
 
 /// Per-connection protocol state (everything but the byte-level I/O).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct State {
     limits: Limits,
     /// Protocol phase.
@@ -1016,7 +1016,7 @@ impl State {
 }
 
 /// A MySQL connection: byte-level I/O (framers, decompressors) plus [`State`].
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Session {
     framers: [Framer; 2],
     decomp: [Option<Decompressor>; 2],

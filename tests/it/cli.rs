@@ -38,11 +38,11 @@ fn missing_file_and_non_capture_are_one_line_errors() {
 }
 
 #[test]
-fn unbuilt_parts_say_so() {
+fn tui_without_a_terminal_says_so() {
     let a = mywire().args(["tui", &capture("basic")]).assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("not implemented yet"));
-    let a = mywire().args(["live", "--format", "tui"]).assert().code(2);
-    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("not implemented yet"));
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("the TUI needs a terminal"));
+    let a = mywire().args(["tui"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("needs capture files"));
 }
 
 #[test]

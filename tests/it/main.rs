@@ -7,5 +7,6 @@ mod linktypes;
 mod perturb;
 mod schema;
 mod tshark_diff;
+mod tui;
 mod util;
 mod zeek;
