@@ -11,8 +11,8 @@ use crate::decode::{DecodeStats, TcpSegment, decode};
 use crate::reassembly::{HalfStream, StreamEvent, StreamSink};
 use crate::session::{Dir, Session, State};
 use crate::time::Timestamp;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// After both FINs or a RST, late segments are still attributed for this long.
@@ -214,7 +214,7 @@ impl StreamSink for Sink<'_> {
 pub struct Pipeline {
     limits: Limits,
     server_ports: Vec<u16>,
-    index: HashMap<(SocketAddr, SocketAddr), usize>,
+    index: FxHashMap<(SocketAddr, SocketAddr), usize>,
     slab: Vec<Option<Flow>>,
     free: Vec<usize>,
     next_id: u64,
@@ -235,7 +235,7 @@ impl Pipeline {
         Pipeline {
             limits,
             server_ports,
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             slab: Vec::new(),
             free: Vec::new(),
             next_id: 0,

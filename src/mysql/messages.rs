@@ -244,6 +244,53 @@ pub struct OkPacket<'a> {
     pub warnings: u16,
     /// Human-readable info (e.g. `Records: 3  Duplicates: 0`).
     pub info: &'a [u8],
+    /// Raw session-state changes (CLIENT_SESSION_TRACK with SERVER_SESSION_STATE_CHANGED);
+    /// decoded by [`parse_session_state`].
+    pub session_state: &'a [u8],
+}
+
+/// One session-state change [OK_Packet › session_state_info].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateChange<'a> {
+    /// SESSION_TRACK_SYSTEM_VARIABLES: a variable and its new value.
+    SystemVariable(&'a [u8], &'a [u8]),
+    /// SESSION_TRACK_SCHEMA: the new default schema.
+    Schema(&'a [u8]),
+    /// SESSION_TRACK_STATE_CHANGE: "1" when the session state changed.
+    StateChange(&'a [u8]),
+    /// SESSION_TRACK_GTIDS (raw).
+    Gtids(&'a [u8]),
+    /// SESSION_TRACK_TRANSACTION_CHARACTERISTICS.
+    TransactionCharacteristics(&'a [u8]),
+    /// SESSION_TRACK_TRANSACTION_STATE.
+    TransactionState(&'a [u8]),
+    /// Any other type, kept raw.
+    Other(u8, &'a [u8]),
+}
+
+/// Decodes the session-state block of an OK packet.
+pub fn parse_session_state(mut i: &[u8]) -> IResult<&[u8], Vec<StateChange<'_>>> {
+    let mut out = Vec::new();
+    while !i.is_empty() && out.len() < 64 {
+        let (r, t) = le_u8(i)?;
+        let (r, data) = parse_lenenc_bytes(r)?;
+        let c = match t {
+            0 => {
+                let (d, name) = parse_lenenc_bytes(data)?;
+                let (_, value) = parse_lenenc_bytes(d)?;
+                StateChange::SystemVariable(name, value)
+            }
+            1 => StateChange::Schema(parse_lenenc_bytes(data)?.1),
+            2 => StateChange::StateChange(parse_lenenc_bytes(data)?.1),
+            3 => StateChange::Gtids(data),
+            4 => StateChange::TransactionCharacteristics(parse_lenenc_bytes(data)?.1),
+            5 => StateChange::TransactionState(parse_lenenc_bytes(data)?.1),
+            t => StateChange::Other(t, data),
+        };
+        out.push(c);
+        i = r;
+    }
+    Ok((i, out))
 }
 
 /// Parses an OK packet payload.
@@ -256,15 +303,20 @@ pub fn parse_ok(i: &[u8], caps: Capabilities) -> IResult<&[u8], OkPacket<'_>> {
     let (i, last_insert_id) = parse_lenenc_int(i)?;
     let (i, status) = le_u16(i)?;
     let (i, warnings) = le_u16(i)?;
+    let mut session_state: &[u8] = &[];
     let (i, info) = if caps.has(Capabilities::SESSION_TRACK) && !i.is_empty() {
-        parse_lenenc_bytes(i).unwrap_or((&i[i.len()..], &[]))
+        let (r, info) = parse_lenenc_bytes(i).unwrap_or((&i[i.len()..], &[]));
+        if status & StatusFlags::SESSION_STATE_CHANGED != 0 && !r.is_empty() {
+            session_state = parse_lenenc_bytes(r).map(|(_, s)| s).unwrap_or(&[]);
+        }
+        (&r[r.len()..], info)
     } else if i.first().is_some_and(|&n| usize::from(n) + 1 == i.len()) {
         // MariaDB length-prefixes the info even without CLIENT_SESSION_TRACK
         (&i[i.len()..], &i[1..])
     } else {
         (&i[i.len()..], i)
     };
-    Ok((i, OkPacket { affected_rows, last_insert_id, status: StatusFlags(status), warnings, info }))
+    Ok((i, OkPacket { affected_rows, last_insert_id, status: StatusFlags(status), warnings, info, session_state }))
 }
 
 /// ERR packet [Generic Response Packets › ERR_Packet].
@@ -840,7 +892,8 @@ mod tests {
                 last_insert_id: 2,
                 status: StatusFlags(2),
                 warnings: 0,
-                info: b"Records: 3  Duplicates: 0  Warnings: 0"
+                info: b"Records: 3  Duplicates: 0  Warnings: 0",
+                session_state: b"",
             }
         );
         let (_, e) = parse_err(td::ERR_1064).unwrap();
@@ -857,6 +910,25 @@ mod tests {
         for n in 0..td::ERR_1064.len() {
             let _ = parse_err(&td::ERR_1064[..n]);
         }
+    }
+
+    #[test]
+    fn ok_with_session_state_changes() {
+        // OK after `USE test` with CLIENT_SESSION_TRACK: schema change and a system variable,
+        // laid out as the spec gives it (OK_Packet › session_state_info)
+        let caps = Capabilities(PYMYSQL_CAPS.0 | Capabilities::SESSION_TRACK);
+        let mut p = vec![0x00, 0, 0, 0x02, 0x40, 0, 0, 0];
+        let state = [&[1u8, 5, 4][..], b"test", &[0, 15, 10], b"autocommit", &[3], b"OFF"].concat();
+        p.push(state.len() as u8);
+        p.extend_from_slice(&state);
+        let (_, ok) = parse_ok(&p, caps).unwrap();
+        assert_eq!(ok.status, StatusFlags(0x4002));
+        let (_, changes) = parse_session_state(ok.session_state).unwrap();
+        assert_eq!(changes, vec![StateChange::Schema(b"test"), StateChange::SystemVariable(b"autocommit", b"OFF")]);
+        for n in 0..state.len() {
+            let _ = parse_session_state(&state[..n]);
+        }
+        assert!(parse_session_state(&[0, 5, 200]).is_err());
     }
 
     #[test]

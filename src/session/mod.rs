@@ -543,8 +543,7 @@ impl State {
                     let (s, cut) = lossy(sql, qcap);
                     rec.sql_truncated = cut || p.truncated || incomplete;
                     self.note_sql(p.ts, &s);
-                    let lower = s.to_ascii_lowercase();
-                    capture_vars = lower.contains("max_allowed_packet") || lower.contains("wait_timeout");
+                    capture_vars = contains_ci(sql, b"max_allowed_packet") || contains_ci(sql, b"wait_timeout");
                     rec.sql = Some(s);
                 }
                 Command::StmtPrepare { sql } => {
@@ -668,6 +667,11 @@ impl State {
     /// Learns from SQL text: KILL targets and SET of interesting variables.
     fn note_sql(&mut self, ts: Timestamp, sql: &str) {
         let t = sql.trim_start();
+        // only KILL and SET statements matter: decide without allocating
+        let head = t.as_bytes().get(..4).unwrap_or(b"");
+        if !head.eq_ignore_ascii_case(b"kill") && !head.get(..3).is_some_and(|h| h.eq_ignore_ascii_case(b"set")) {
+            return;
+        }
         let lower: String = t.chars().take(200).collect::<String>().to_ascii_lowercase();
         if let Some(rest) = lower.strip_prefix("kill") {
             let rest = rest.trim_start();
@@ -720,6 +724,7 @@ impl State {
         let mut new_stmt: Option<(u32, Stmt)> = None;
         let mut vars: Vec<VarObservation> = Vec::new();
         let mut malformed: Option<String> = None;
+        let mut schema_change: Option<String> = None;
         {
             let ex = self.pending.front_mut().expect("not empty");
             ex.answered = true;
@@ -775,6 +780,28 @@ impl State {
                         {
                             if let Ok((_, ok)) = msg::parse_ok(payload, caps) {
                                 r.kind = "ok";
+                                if let Ok((_, changes)) = msg::parse_session_state(ok.session_state) {
+                                    for c in changes.iter().take(16) {
+                                        match c {
+                                            msg::StateChange::Schema(s) => {
+                                                let s = lossy(s, 128).0;
+                                                r.state_changes.push(format!("schema={s}"));
+                                                schema_change = Some(s);
+                                            }
+                                            msg::StateChange::SystemVariable(n, v) => {
+                                                let (n, v) = (lossy(n, 64).0.to_ascii_lowercase(), lossy(v, 64).0);
+                                                r.state_changes.push(format!("{n}={v}"));
+                                                if n == "max_allowed_packet" || n == "wait_timeout" {
+                                                    vars.push(VarObservation { ts: p.ts, name: n, value: v, how: "session_track" });
+                                                }
+                                            }
+                                            msg::StateChange::TransactionState(t) => {
+                                                r.state_changes.push(format!("trx_state={}", lossy(t, 16).0))
+                                            }
+                                            _ => {}
+                                        }
+                                    }
+                                }
                                 r.affected_rows = Some(r.affected_rows.unwrap_or(0) + ok.affected_rows);
                                 if ok.warnings > 0 {
                                     r.warnings = Some(ok.warnings);
@@ -948,6 +975,9 @@ impl State {
             }
         }
         self.vars.extend(vars);
+        if let Some(s) = schema_change {
+            self.identity.database = Some(s);
+        }
         if done {
             let ex = self.pending.pop_front().expect("not empty");
             self.in_exchange = !self.pending.is_empty();
@@ -1211,6 +1241,11 @@ impl Session {
             self.st.finish_exchange(ex);
         }
     }
+}
+
+/// Case-insensitive ASCII substring search, without allocating.
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// A chunk that starts like a command packet: seq 0, a known command byte, a sane length.

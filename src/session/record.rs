@@ -82,6 +82,9 @@ pub struct Response {
     /// Warnings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<u16>,
+    /// Session-state changes reported by the server (CLIENT_SESSION_TRACK), e.g. `schema=test`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub state_changes: Vec<String>,
     /// Payload bytes of all response packets.
     pub bytes: u64,
     /// Largest single response packet.

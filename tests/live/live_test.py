@@ -50,6 +50,12 @@ def main():
         line = live.stderr.readline()
         if "capturing on lo" not in line:
             fail("mywire live did not start: " + line + live.stderr.read())
+        # a real `tcpdump -i any` capture alongside (Linux cooked SLL/SLL2 link type)
+        anycap = os.path.join(tmp, "any.pcap")
+        td = subprocess.Popen(["tcpdump", "-i", "any", "--immediate-mode", "-U", "-s", "0", "-Z", "root", "-w", anycap,
+                               f"tcp port {srv.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        rec.PROCS.append(td)
+        td.stderr.readline()
         time.sleep(0.5)
 
         import pymysql
@@ -111,6 +117,15 @@ def main():
         stats = summary["summary"]["capture"]["live"]["stats"]
         print("kernel drops:", stats["dropped_kernel"], "received:", stats["received"])
 
+        td.send_signal(2)
+        td.wait(10)
+        linktype = subprocess.run(["capinfos", "-E", anycap], capture_output=True, text=True).stdout
+        anydoc = json.loads(subprocess.run([mywire, "analyze", "--format", "json", anycap], capture_output=True, text=True, check=True).stdout)
+        any_causes = sorted(c["close"]["cause"] for c in anydoc["connections"])
+        print("tcpdump -i any:", linktype.strip().splitlines()[-1].strip(), "->", any_causes)
+        if any_causes != sorted(c["close"]["cause"] for c in conns.values()):
+            fail(f"-i any capture decodes differently: {any_causes}")
+
         # the live result equals the offline analysis of the -w file
         off = subprocess.run([mywire, "analyze", "--format", "json", pcap], capture_output=True, text=True, check=True)
         doc = json.loads(off.stdout)
@@ -119,7 +134,7 @@ def main():
         live_causes = sorted((c["client"], c["close"]["cause"]) for c in conns.values())
         if stats["dropped_kernel"] == 0 and (off_kinds != sorted(k for k in kinds) or off_causes != live_causes):
             fail(f"live and offline differ:\n live {kinds} {live_causes}\n offline {off_kinds} {off_causes}")
-        print("live_test: 1 passed, 0 failed")
+        print("live_test: 2 passed, 0 failed")
     finally:
         if live and live.poll() is None:
             live.kill()
