@@ -424,6 +424,16 @@ impl State {
                     _ => {} // AuthMoreData (0x01) and friends
                 }
             }
+            (Phase::AwaitLogin, Dir::ToClient) if first == Some(0xff) => {
+                // the server rejects the connection before any login (e.g. the client sent
+                // something that is not a MySQL packet: ERR 1156, or 1043 bad handshake)
+                if let Ok((_, e)) = msg::parse_err(p.payload) {
+                    self.record_server_error(p.ts, &e);
+                    self.identity.auth_result = Some(format!("error {}", e.code));
+                    self.event(p.ts, "unexpected", Some(dir), format!("server rejected the connection before login: ERR {}", e.code));
+                }
+                self.phase = Phase::AuthFailed;
+            }
             (Phase::Auth, Dir::ToServer) => {
                 self.check_seq(&p, dir, None);
             }
