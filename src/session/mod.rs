@@ -1107,6 +1107,22 @@ impl Session {
             self.adopt_client_partial();
         }
         let d = dir.idx();
+        // Picked up mid-stream: a client chunk that is a whole compressed frame holding a
+        // command means the compressed protocol was negotiated before the capture began.
+        if self.st.phase == Phase::Unsynced
+            && dir == Dir::ToServer
+            && self.st.compression.is_none()
+            && self.framers[d].at_boundary()
+            && !plausible_command(data)
+            && looks_compressed(data)
+        {
+            self.st.compression = Some(Algorithm::Zlib);
+            for k in 0..2 {
+                self.framers[k].reset();
+                self.decomp[k] = Some(Decompressor::new(Algorithm::Zlib, self.st.limits.max_compressed_frame));
+            }
+            self.st.event(ts, "resync", Some(dir), "compressed protocol detected mid-stream".into());
+        }
         if self.st.gap_pending[d] && dir == Dir::ToServer && self.framers[d].at_boundary() && !plausible_command(data) {
             self.st.skipped_bytes += data.len() as u64;
             return;
@@ -1251,6 +1267,27 @@ impl Session {
             self.st.finish_exchange(ex);
         }
     }
+}
+
+/// A whole zlib compressed-protocol frame (or a stored one) whose content starts
+/// with a plausible command packet.
+pub fn looks_compressed(d: &[u8]) -> bool {
+    use std::io::Read;
+    if d.len() < 7 + 5 {
+        return false;
+    }
+    let comp = u32::from_le_bytes([d[0], d[1], d[2], 0]) as usize;
+    let uncomp = u32::from_le_bytes([d[4], d[5], d[6], 0]) as usize;
+    if d[3] != 0 || comp + 7 > d.len() || comp == 0 {
+        return false;
+    }
+    let body = &d[7..7 + comp];
+    if uncomp == 0 {
+        return plausible_command(body);
+    }
+    let mut out = Vec::new();
+    let ok = flate2::read::ZlibDecoder::new(body).take(uncomp.min(1 << 16) as u64).read_to_end(&mut out).is_ok();
+    ok && plausible_command(&out)
 }
 
 /// Case-insensitive ASCII substring search, without allocating.

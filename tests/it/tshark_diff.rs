@@ -146,9 +146,11 @@ const EXPLAINED: &[(&str, &str)] = &[
     ("compressed-data-missing.pcap", "compressed protocol with capture gaps: tshark produces garbage (MANIFEST)"),
     (
         "mysql-compressed-response.pcap",
-        "compressed, negotiated before the capture: tshark mis-decodes; mywire does not recognise it (no handshake, not a plain command)",
+        "compressed, negotiated before the capture: tshark mis-decodes (reports 'sleep'); mywire detects compression in-stream and lists the packets inside",
     ),
-    ("partial-packet-compressed.pcap", "compressed, capture starts mid-frame: tshark mis-decodes; mywire does not recognise it"),
+    ("partial-packet-compressed.pcap", "compressed, capture starts mid-frame: tshark mis-decodes; mywire detects compression in-stream"),
+    ("mysql-use.pcap", "compressed (stored frames) picked up mid-stream: tshark shows command 0; mywire decodes `use `test`` and its OK"),
+    ("tcpdump014.pcap", "compressed, picked up mid-stream: tshark shows command 0; mywire finds Percona's expected 'show databases'"),
     ("misc", "tshark decodes LOAD DATA LOCAL INFILE file contents as commands"),
     ("tls", "TLS: tshark shows nothing after SSLRequest; mywire counts the handshake PDUs only"),
     ("caching_sha2_password.pcap", "tshark decodes a caching_sha2_password auth continuation as command 202"),
