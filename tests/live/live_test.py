@@ -139,7 +139,21 @@ def main():
         live_causes = sorted((c["client"], c["close"]["cause"]) for c in conns.values())
         if stats["dropped_kernel"] == 0 and (off_kinds != sorted(k for k in kinds) or off_causes != live_causes):
             fail(f"live and offline differ:\n live {kinds} {live_causes}\n offline {off_kinds} {off_causes}")
-        print("live_test: 2 passed, 0 failed")
+        # capabilities instead of root: a copy with cap_net_raw,cap_net_admin runs as nobody
+        capbin = os.path.join(tmp, "mywire-cap")
+        shutil.copy(mywire, capbin)
+        os.chmod(tmp, 0o755)
+        subprocess.run(["setcap", "cap_net_raw,cap_net_admin=eip", capbin], check=True)
+        r = subprocess.run(["su", "nobody", "-s", "/bin/sh", "-c", f"{capbin} live -i lo --duration 1 --format json"],
+                           capture_output=True, text=True)
+        if r.returncode != 0 or '"live"' not in r.stdout:
+            fail(f"capability-only capture failed: {r.returncode} {r.stderr}")
+        nocap = os.path.join(tmp, "mywire-nocap")
+        shutil.copy(mywire, nocap)
+        r = subprocess.run(["su", "nobody", "-s", "/bin/sh", "-c", f"{nocap} live -i lo --duration 1"], capture_output=True, text=True)
+        if r.returncode != 2 or "setcap cap_net_raw,cap_net_admin=eip" not in r.stderr:
+            fail(f"no-permission message: {r.returncode} {r.stderr}")
+        print("live_test: 4 passed, 0 failed")
     finally:
         if live and live.poll() is None:
             live.kill()

@@ -50,4 +50,13 @@ for r in "${rates[@]}"; do
   if [[ "$same" == NO* ]]; then echo "load_test: FAIL: live analysis differs from offline with no drops"; exit 1; fi
 done
 echo "highest rate with zero drops: ${best:-none of the rates tried}"
-echo "load_test: 1 passed, 0 failed"
+
+# the interface goes away mid-capture: clean stop, report written, exit 0
+ip netns exec "$ns" "$bin" live -i vb --bpf tcp --no-drop --format json -o "$tmp/gone.json" --duration 30 2>"$tmp/gone.err" &
+pid=$!
+sleep 1.5
+ip -n "$ns" link del va
+wait "$pid" || { echo "load_test: FAIL: exit $? when the interface disappeared"; cat "$tmp/gone.err"; exit 1; }
+grep -q "interface disappeared" "$tmp/gone.json" || { echo "load_test: FAIL: no warning in the report"; exit 1; }
+echo "interface removed mid-capture: clean stop, report written"
+echo "load_test: 2 passed, 0 failed"
