@@ -125,6 +125,13 @@ fn render_overview(app: &App, f: &mut Frame, area: Rect) {
     let cmds = s["commands"].as_u64().unwrap_or(0);
     let lim = &r.settings["max_allowed_packet"];
     let limit = lim["bytes"].as_u64().or(lim["upper_bound"].as_u64());
+    let limit_label = |l: u64| {
+        if lim["bytes"].is_u64() {
+            format!("─── max_allowed_packet {} ───", human(l))
+        } else {
+            format!("─── max_allowed_packet below {} ───", human(l))
+        }
+    };
     let counters = vec![
         Line::from(format!("connections {}   commands {} ({:.0}/s)   errors {}", s["connections"], cmds, cmds as f64 / secs, s["errors"])),
         Line::from(vec![
@@ -198,7 +205,7 @@ fn render_overview(app: &App, f: &mut Frame, area: Rect) {
             && !limit_drawn
             && upper > l
         {
-            lines.push(Line::from(Span::styled(format!("─── max_allowed_packet {} ───", human(l)), Style::new().fg(Color::Red))));
+            lines.push(Line::from(Span::styled(limit_label(l), Style::new().fg(Color::Red))));
             limit_drawn = true;
         }
         let w = if n == 0 { 0 } else { (n * barw).div_ceil(max) as usize };
@@ -213,7 +220,7 @@ fn render_overview(app: &App, f: &mut Frame, area: Rect) {
     if let Some(l) = limit
         && !limit_drawn
     {
-        lines.push(Line::from(Span::styled(format!("─── max_allowed_packet {} ───", human(l)), Style::new().fg(Color::Red))));
+        lines.push(Line::from(Span::styled(limit_label(l), Style::new().fg(Color::Red))));
     }
     let scroll = (lines.len() as u16).saturating_sub(hist.height.saturating_sub(2));
     f.render_widget(Paragraph::new(lines).block(Block::bordered().title("packet sizes")).scroll((scroll, 0)), hist);
