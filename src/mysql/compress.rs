@@ -190,6 +190,27 @@ mod tests {
     }
 
     #[test]
+    fn zstd_frames() {
+        let payload = b"\x05\x00\x00\x01\x03ab\x00\x00".repeat(50);
+        let body = zstd::bulk::compress(&payload, 3).unwrap();
+        let mut s = (body.len() as u32).to_le_bytes()[..3].to_vec();
+        s.push(4);
+        s.extend_from_slice(&(payload.len() as u32).to_le_bytes()[..3]);
+        s.extend(body);
+        for cut in [1, 7, 9, s.len() - 1] {
+            let mut d = Decompressor::new(Algorithm::Zstd, 1 << 20);
+            let mut out = Vec::new();
+            for part in [&s[..cut], &s[cut..]] {
+                d.feed(part, &mut |f| {
+                    assert_eq!((f.seq, f.error), (4, None));
+                    out.extend_from_slice(f.data);
+                });
+            }
+            assert_eq!(out, payload);
+        }
+    }
+
+    #[test]
     fn corrupt_frame_is_reported_not_fatal() {
         let mut s = vec![4, 0, 0, 0, 50, 0, 0, 1, 2, 3, 4];
         s.extend(frame(1, b"ok", false));

@@ -945,7 +945,11 @@ impl State {
                     }
                     Resp::Stream => {
                         r.kind = "stream";
-                        *r.rows.get_or_insert(0) += 1;
+                        if msg::is_eof(payload) {
+                            done = true; // end of a non-blocking binlog dump
+                        } else {
+                            *r.rows.get_or_insert(0) += 1; // one binlog event per packet
+                        }
                     }
                 }
             }
@@ -1266,6 +1270,8 @@ impl Session {
         while let Some(ex) = self.st.pending.pop_front() {
             self.st.finish_exchange(ex);
         }
+        // listed in the order they were sent (an unanswered one finishes last)
+        self.st.commands.sort_by_key(|c| c.index);
     }
 }
 
