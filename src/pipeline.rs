@@ -112,11 +112,29 @@ impl Flow {
         self.hist_len += 1;
     }
 
-    fn dir_of(&self, side: usize) -> Option<Dir> {
-        match self.kind {
-            Kind::Mysql { server_side } => Some(if side == server_side { Dir::ToClient } else { Dir::ToServer }),
-            _ => None,
+    /// Zeek-like TCP accounting, with `server_side` naming which half is the server.
+    fn tcp_info(&self, server_side: usize) -> TcpInfo {
+        let client_side = 1 - server_side;
+        let mut tcp = TcpInfo::default();
+        for h in &self.halves {
+            tcp.retransmissions += h.stats.retransmissions;
+            tcp.out_of_order += h.stats.out_of_order;
+            tcp.gaps += h.stats.gaps;
+            tcp.missed_bytes += h.stats.missed_bytes;
+            tcp.zero_windows += h.stats.zero_windows;
+            tcp.conflicting_overlaps += h.stats.conflicting_overlaps;
         }
+        tcp.bytes_to_server = self.halves[client_side].stats.bytes;
+        tcp.bytes_to_client = self.halves[server_side].stats.bytes;
+        for &code in &self.hist[..self.hist_len] {
+            let side = usize::from(code & 0x80 != 0);
+            let c = (code & 0x7f) as char;
+            tcp.history.push(if side == client_side { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() });
+        }
+        if tcp.gaps > 0 {
+            tcp.history.push('G');
+        }
+        tcp
     }
 }
 
@@ -414,17 +432,7 @@ impl Pipeline {
             let mut s = s.clone();
             s.finish(true);
             let client_side = 1 - server_side;
-            let mut tcp = TcpInfo::default();
-            for h in &f.halves {
-                tcp.retransmissions += h.stats.retransmissions;
-                tcp.out_of_order += h.stats.out_of_order;
-                tcp.gaps += h.stats.gaps;
-                tcp.missed_bytes += h.stats.missed_bytes;
-                tcp.zero_windows += h.stats.zero_windows;
-                tcp.conflicting_overlaps += h.stats.conflicting_overlaps;
-            }
-            tcp.bytes_to_server = f.halves[client_side].stats.bytes;
-            tcp.bytes_to_client = f.halves[server_side].stats.bytes;
+            let tcp = f.tcp_info(server_side);
             out.push(FinishedConn {
                 id: f.id,
                 client: f.ends[client_side],
@@ -471,26 +479,7 @@ impl Pipeline {
         session.finish(open);
         session.st.end.evicted = evicted;
         let client_side = 1 - server_side;
-        let mut tcp = TcpInfo::default();
-        for h in &flow.halves {
-            tcp.retransmissions += h.stats.retransmissions;
-            tcp.out_of_order += h.stats.out_of_order;
-            tcp.gaps += h.stats.gaps;
-            tcp.missed_bytes += h.stats.missed_bytes;
-            tcp.zero_windows += h.stats.zero_windows;
-            tcp.conflicting_overlaps += h.stats.conflicting_overlaps;
-        }
-        tcp.bytes_to_server = flow.halves[client_side].stats.bytes;
-        tcp.bytes_to_client = flow.halves[server_side].stats.bytes;
-        for &code in &flow.hist[..flow.hist_len] {
-            let side = usize::from(code & 0x80 != 0);
-            let c = (code & 0x7f) as char;
-            tcp.history.push(if side == client_side { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() });
-        }
-        if tcp.gaps > 0 {
-            tcp.history.push('G');
-        }
-        let _ = flow.dir_of(0);
+        let tcp = flow.tcp_info(server_side);
         self.finished.push(FinishedConn {
             id: flow.id,
             client: flow.ends[client_side],
