@@ -164,6 +164,7 @@ impl<'a> Runner<'a> {
         if let Some(l) = &live {
             self.an.capture_drops(l);
         }
+        self.an.capture_decode(&self.pipe.decode);
         let mut capture = json!({"decode": self.pipe.decode, "flows": self.pipe.flows});
         if let Some(l) = live {
             capture["live"] = l;

@@ -852,6 +852,37 @@ impl Analyzer {
         }
     }
 
+    /// Adds a capture-health finding for frames that could not be used.
+    pub fn capture_decode(&mut self, d: &crate::decode::DecodeStats) {
+        let mut parts = Vec::new();
+        if d.ip_fragments > 0 {
+            parts.push(format!("{} IP fragments (not reassembled; their TCP payload is missing)", commas(d.ip_fragments)));
+        }
+        if d.malformed > 0 {
+            parts.push(format!("{} malformed or cut frames", commas(d.malformed)));
+        }
+        if d.unsupported_link > 0 {
+            parts.push(format!("{} frames of an unsupported link type", commas(d.unsupported_link)));
+        }
+        if parts.is_empty() {
+            return;
+        }
+        self.findings.push(Finding {
+            kind: "capture_health",
+            severity: Severity::Warning,
+            connection: None,
+            client: None,
+            server: None,
+            ts: None,
+            title: format!("{} frames could not be decoded", commas(d.ip_fragments + d.malformed + d.unsupported_link)),
+            detail: format!(
+                "{}. Connections that lost data to them show TCP gaps; sizes and sequence checks there are incomplete.",
+                parts.join("; ")
+            ),
+            evidence: json!({"ip_fragments": d.ip_fragments, "malformed": d.malformed, "unsupported_link": d.unsupported_link}),
+        });
+    }
+
     /// Adds a finding for live-capture drops (kernel or interface).
     pub fn capture_drops(&mut self, live: &Value) {
         let k = live["stats"]["dropped_kernel"].as_u64().unwrap_or(0);

@@ -209,4 +209,6 @@ fn unsupported_link_is_counted_not_fatal() {
     }]);
     assert_eq!(r.connections.len(), 0);
     assert!(r.summary["capture"]["decode"]["unsupported_link"].as_u64().unwrap() > 0);
+    let f = r.findings.iter().find(|f| f.kind == "capture_health").expect("a capture_health finding");
+    assert!(f.detail.contains("unsupported link type"), "{}", f.detail);
 }
