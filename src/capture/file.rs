@@ -56,6 +56,8 @@ pub struct FileSource {
     reader: Box<dyn PcapReaderIterator + Send>,
     rs: ReadState,
     done: bool,
+    /// Bytes of the last packet's block, consumed on the next call.
+    pending: usize,
 }
 
 struct ReadState {
@@ -116,6 +118,7 @@ impl FileSource {
                 info: InputInfo { path: path.into(), format: format!("{fmt}{comp}"), ..Default::default() },
             },
             done: false,
+            pending: 0,
         })
     }
 
@@ -136,12 +139,39 @@ impl FileSource {
     /// Copies the next packet into `buf`; `None` at the end of the file (or on damage,
     /// which is recorded as a warning in [`InputInfo`]).
     pub(crate) fn next_into(&mut self, buf: &mut Vec<u8>) -> Option<FrameMeta> {
+        let (meta, start, len) = self.advance()?;
+        buf.clear();
+        buf.extend_from_slice(&self.reader.data()[start..start + len]);
+        Some(meta)
+    }
+
+    /// The next packet, borrowed from the reader's buffer (no copy); valid until
+    /// the next call.
+    pub fn next_frame(&mut self) -> Option<super::Frame<'_>> {
+        let (m, start, len) = self.advance()?;
+        Some(super::Frame { ts: m.ts, link: m.link, orig_len: m.orig_len, data: &self.reader.data()[start..start + len] })
+    }
+
+    /// Moves to the next packet; returns its header and where its bytes are in
+    /// `reader.data()`. The packet's block is consumed on the next call (so the
+    /// bytes stay in place until then).
+    fn advance(&mut self) -> Option<(FrameMeta, usize, usize)> {
         while !self.done {
+            if self.pending > 0 {
+                self.reader.consume(self.pending);
+                self.pending = 0;
+            }
+            // the buffer does not move between data() and next(): positions are stable
+            let base = self.reader.data().as_ptr() as usize;
             let meta = match self.reader.next() {
                 Ok((off, block)) => {
-                    let meta = self.rs.handle(block, buf);
-                    self.reader.consume(off);
-                    meta
+                    let found = self.rs.handle(block, base);
+                    if found.is_some() {
+                        self.pending = off;
+                    } else {
+                        self.reader.consume(off);
+                    }
+                    found
                 }
                 Err(PcapError::Eof) => {
                     self.done = true;
@@ -190,14 +220,14 @@ impl FileSource {
                     None
                 }
             };
-            if let Some(m) = meta {
+            if let Some((m, start, len)) = meta {
                 self.rs.info.frames += 1;
-                self.rs.info.bytes += buf.len() as u64;
+                self.rs.info.bytes += len as u64;
                 if self.rs.info.first_ts.is_none() {
                     self.rs.info.first_ts = Some(m.ts);
                 }
                 self.rs.info.last_ts = Some(m.ts);
-                return Some(m);
+                return Some((m, start, len));
             }
         }
         None
@@ -205,7 +235,10 @@ impl FileSource {
 }
 
 impl ReadState {
-    fn handle(&mut self, block: PcapBlockOwned<'_>, buf: &mut Vec<u8>) -> Option<FrameMeta> {
+    /// Interprets one block; for a packet, returns its header and the position of
+    /// its bytes relative to `base` (the reader buffer's start).
+    fn handle(&mut self, block: PcapBlockOwned<'_>, base: usize) -> Option<(FrameMeta, usize, usize)> {
+        let at = |d: &[u8]| (d.as_ptr() as usize).wrapping_sub(base);
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
                 let units = if h.is_nanosecond_precision() { 1_000_000_000 } else { 1_000_000 };
@@ -215,13 +248,12 @@ impl ReadState {
             PcapBlockOwned::Legacy(b) => {
                 let ifc = self.legacy?;
                 let n = (b.caplen as usize).min(b.data.len());
-                buf.clear();
-                buf.extend_from_slice(&b.data[..n]);
-                Some(FrameMeta {
+                let meta = FrameMeta {
                     ts: Timestamp::from_parts(i64::from(b.ts_sec), u64::from(b.ts_usec), ifc.units_per_sec),
                     link: ifc.link,
                     orig_len: b.origlen,
-                })
+                };
+                Some((meta, at(b.data), n))
             }
             PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                 self.ifaces.clear(); // interface ids are per section
@@ -241,19 +273,17 @@ impl ReadState {
                     return None;
                 };
                 let n = (epb.caplen as usize).min(epb.data.len());
-                buf.clear();
-                buf.extend_from_slice(&epb.data[..n]);
                 let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                 let units = ifc.units_per_sec.max(1);
                 let secs = (raw / units) as i64 + ifc.offset_secs;
-                Some(FrameMeta { ts: Timestamp::from_parts(secs, raw % units, units), link: ifc.link, orig_len: epb.origlen })
+                let meta = FrameMeta { ts: Timestamp::from_parts(secs, raw % units, units), link: ifc.link, orig_len: epb.origlen };
+                Some((meta, at(epb.data), n))
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                 let ifc = self.ifaces.first().copied()?;
-                buf.clear();
-                buf.extend_from_slice(spb.data);
                 // SPBs carry no timestamp: reuse the last one so time never goes backwards.
-                Some(FrameMeta { ts: self.info.last_ts.unwrap_or_default(), link: ifc.link, orig_len: spb.origlen })
+                let meta = FrameMeta { ts: self.info.last_ts.unwrap_or_default(), link: ifc.link, orig_len: spb.origlen };
+                Some((meta, at(spb.data), spb.data.len()))
             }
             PcapBlockOwned::NG(_) => None,
         }

@@ -104,6 +104,9 @@ impl MergedSource {
 
     /// The next frame across all files in timestamp order, or `None` at the end.
     pub fn next_frame(&mut self) -> Option<Frame<'_>> {
+        if self.sources.len() == 1 {
+            return self.sources[0].next_frame(); // one file: frames straight from the reader's buffer
+        }
         if !self.primed {
             self.primed = true;
             for i in 0..self.sources.len() {
