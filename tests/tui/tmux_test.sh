@@ -38,4 +38,12 @@ if screen | grep -q "1 Overview"; then echo "tmux_test: FAIL: TUI still on scree
 pass=$((pass + 1))
 [ "$(t display-message -p -t ui '#{alternate_on}')" = 0 ] || { echo "tmux_test: FAIL: alternate screen left on"; exit 1; }
 pass=$((pass + 1))
+# the terminal goes away (tmux killed): SIGHUP ends mywire, no spinning orphan
+t new-session -d -s hup -x 80 -y 24 "$bin tui captures/basic.pcap"
+sleep 1.5
+pid=$(pgrep -f "tui captures/basic.pcap" | tail -1)
+t kill-session -t hup
+for _ in 1 2 3 4 5 6; do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+if kill -0 "$pid" 2>/dev/null; then echo "tmux_test: FAIL: mywire still running after its terminal hung up"; kill -9 "$pid"; exit 1; fi
+pass=$((pass + 1))
 echo "tmux_test: ${pass} passed, 0 failed"

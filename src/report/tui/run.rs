@@ -52,8 +52,17 @@ fn ui_loop(mut app: App, rx: Receiver<Msg>, stop: Arc<AtomicBool>) -> Result<()>
 fn sigterm_flag() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
-    // SIGTERM (and SIGINT outside raw mode) end the UI cleanly
-    let _ = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst));
+    // SIGTERM, SIGHUP (and SIGINT outside raw mode) end the UI cleanly. When the
+    // terminal has hung up, crossterm's reader spins on read() == 0 and never
+    // returns to the loop that checks the flag, so a watchdog ends the process.
+    let _ = ctrlc::set_handler(move || {
+        s.store(true, Ordering::SeqCst);
+        std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_secs(2));
+            ratatui::restore();
+            std::process::exit(143);
+        });
+    });
     stop
 }
 
