@@ -112,6 +112,19 @@ impl Flow {
         self.hist_len += 1;
     }
 
+    /// The connection record for `st`, with `server_side` naming the server's half.
+    fn finished(&self, server_side: usize, st: State) -> FinishedConn {
+        FinishedConn {
+            id: self.id,
+            client: self.ends[1 - server_side],
+            server: self.ends[server_side],
+            start_ts: self.start_ts,
+            end_ts: self.last_ts,
+            tcp: self.tcp_info(server_side),
+            st,
+        }
+    }
+
     /// Zeek-like TCP accounting, with `server_side` naming which half is the server.
     fn tcp_info(&self, server_side: usize) -> TcpInfo {
         let client_side = 1 - server_side;
@@ -431,17 +444,7 @@ impl Pipeline {
             let (Kind::Mysql { server_side }, Some(s)) = (f.kind, f.session.as_ref()) else { continue };
             let mut s = s.clone();
             s.finish(true);
-            let client_side = 1 - server_side;
-            let tcp = f.tcp_info(server_side);
-            out.push(FinishedConn {
-                id: f.id,
-                client: f.ends[client_side],
-                server: f.ends[server_side],
-                start_ts: f.start_ts,
-                end_ts: f.last_ts,
-                tcp,
-                st: s.st,
-            });
+            out.push(f.finished(server_side, s.st));
         }
         out
     }
@@ -478,16 +481,6 @@ impl Pipeline {
         let open = flow.closing_since.is_none() && !evicted;
         session.finish(open);
         session.st.end.evicted = evicted;
-        let client_side = 1 - server_side;
-        let tcp = flow.tcp_info(server_side);
-        self.finished.push(FinishedConn {
-            id: flow.id,
-            client: flow.ends[client_side],
-            server: flow.ends[server_side],
-            start_ts: flow.start_ts,
-            end_ts: flow.last_ts,
-            tcp,
-            st: session.st,
-        });
+        self.finished.push(flow.finished(server_side, session.st));
     }
 }
