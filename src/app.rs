@@ -292,14 +292,16 @@ fn live(a: crate::cli::LiveArgs) -> Result<u8> {
         timeout_ms: 100,
     };
     let mut src = LiveSource::open(&lo, a.write.as_deref())?;
+    // the report file is created before privileges are dropped
+    let mut out = open_output(&a.output)?;
     if tui {
         if !a.no_drop {
             drop_privileges(&a.user).map_err(|e| anyhow::anyhow!("dropping privileges: {e}"))?;
         }
-        return crate::report::tui::run::run_live(src, opts, bpf, (a.duration, a.count));
+        // after the UI closes, the postmortem of what was captured
+        let report = crate::report::tui::run::run_live(src, opts, bpf, (a.duration, a.count))?;
+        return write_report(&report, format, &mut out, a.fail_on);
     }
-    // the report file is created before privileges are dropped
-    let mut out = open_output(&a.output)?;
     if !a.no_drop {
         drop_privileges(&a.user).map_err(|e| anyhow::anyhow!("dropping privileges: {e}"))?;
     }

@@ -116,25 +116,27 @@ pub fn run_files(files: Vec<String>, mut opts: AnalyzeOptions) -> Result<u8> {
 }
 
 /// `mywire live` in a terminal: capture on a worker thread, snapshots a few
-/// times a second; the final report is written to `out` after the UI closes.
+/// times a second; returns the final report once the UI closes.
 pub fn run_live(
     mut src: crate::capture::live::LiveSource,
     opts: AnalyzeOptions,
     bpf: String,
     limit: (Option<f64>, Option<u64>),
-) -> Result<u8> {
+) -> Result<crate::analysis::Report> {
     require_terminal()?;
     let (tx, rx) = sync_channel::<Msg>(4);
     let stop = sigterm_flag();
     let stop_worker = stop.clone();
     let quit = Arc::new(AtomicBool::new(false));
     let quit_worker = quit.clone();
-    let worker = std::thread::spawn(move || -> Result<()> {
+    let worker = std::thread::spawn(move || -> Result<crate::analysis::Report> {
         let mut on_conn = |_: &crate::analysis::ConnReport, _: &[crate::analysis::Finding]| Ok(());
         let mut runner = Runner::new(&opts, &mut on_conn);
         let started = Instant::now();
         let mut last = Instant::now();
-        let mut frames = 0u64;
+        let (mut frames, mut bytes) = (0u64, 0u64);
+        let (mut first_ts, mut last_ts) = (None, None);
+        let mut warnings = Vec::new();
         while !quit_worker.load(Ordering::SeqCst) && !stop_worker.load(Ordering::SeqCst) {
             if limit.0.is_some_and(|d| started.elapsed().as_secs_f64() >= d) || limit.1.is_some_and(|c| frames >= c) {
                 break;
@@ -142,10 +144,16 @@ pub fn run_live(
             match src.next_frame() {
                 Ok(Some(f)) => {
                     frames += 1;
+                    bytes += f.data.len() as u64;
+                    first_ts.get_or_insert(f.ts);
+                    last_ts = Some(f.ts);
                     runner.push(&f)?;
                 }
                 Ok(None) => {}
-                Err(_) => break,
+                Err(e) => {
+                    warnings.push(format!("capture stopped early: {e}"));
+                    break;
+                }
             }
             if last.elapsed() > Duration::from_millis(300) {
                 last = Instant::now();
@@ -157,10 +165,22 @@ pub fn run_live(
             }
         }
         src.flush();
-        Ok(())
+        let live = serde_json::json!({"interface": src.iface, "filter": bpf, "stats": src.stats()});
+        let input = crate::capture::InputInfo {
+            path: format!("live:{}", src.iface),
+            format: "live".into(),
+            frames,
+            bytes,
+            first_ts,
+            last_ts,
+            truncated: false,
+            warnings: Vec::new(),
+        };
+        runner.finish(vec![input], warnings, Some(live))
     });
     let res = ui_loop(App::new(true), rx, stop);
     quit.store(true, Ordering::SeqCst);
-    let _ = worker.join();
-    res.map(|_| 0)
+    let report = worker.join().map_err(|_| anyhow::anyhow!("capture thread panicked"))?;
+    res?;
+    report
 }
