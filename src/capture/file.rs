@@ -94,9 +94,9 @@ impl FileSource {
         let io = |source| CaptureError::Io { path: path.to_string(), source };
         let (magic, raw) = peek(raw, 4).map_err(io)?;
         let (inner, comp): (Box<dyn Read + Send>, &str) = if magic.starts_with(&[0x1f, 0x8b]) {
-            (Box::new(flate2::read::MultiGzDecoder::new(raw)), "+gzip")
+            (Box::new(ThreadedRead::new(Box::new(flate2::read::MultiGzDecoder::new(raw)))), "+gzip")
         } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            (Box::new(zstd::stream::read::Decoder::new(raw).map_err(io)?), "+zstd")
+            (Box::new(ThreadedRead::new(Box::new(zstd::stream::read::Decoder::new(raw).map_err(io)?))), "+zstd")
         } else {
             (raw, "")
         };
@@ -294,6 +294,87 @@ impl ReadState {
         if !self.info.warnings.contains(&m) {
             self.info.warnings.push(m);
         }
+    }
+}
+
+/// Runs a (decompressing) reader on its own thread, 1 MiB at a time, so the
+/// analysis does not wait for inflation: both cores work on a compressed capture.
+/// Bounded: at most 4 chunks in flight; buffers are recycled.
+struct ThreadedRead {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    back: std::sync::mpsc::SyncSender<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+    eof: bool,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl ThreadedRead {
+    fn new(mut inner: Box<dyn Read + Send>) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+        let (back, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = spare.try_recv().unwrap_or_default();
+                buf.resize(CHUNK, 0);
+                let mut n = 0;
+                let res = loop {
+                    match inner.read(&mut buf[n..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(k) => {
+                            n += k;
+                            if n == CHUNK {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                buf.truncate(n);
+                let last = n < CHUNK || res.is_err();
+                if n > 0 && tx.send(Ok(buf)).is_err() {
+                    return; // the reader was dropped
+                }
+                if let Err(e) = res {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                if last {
+                    let _ = tx.send(Ok(Vec::new()));
+                    return;
+                }
+            }
+        });
+        ThreadedRead { rx, back, cur: Vec::new(), pos: 0, eof: false }
+    }
+}
+
+impl Read for ThreadedRead {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.cur.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(v)) if v.is_empty() => self.eof = true,
+                Ok(Ok(v)) => {
+                    let old = std::mem::replace(&mut self.cur, v);
+                    let _ = self.back.try_send(old);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.eof = true;
+                    return Err(e);
+                }
+                Err(_) => self.eof = true,
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
