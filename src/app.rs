@@ -267,6 +267,69 @@ fn analyze(a: AnalyzeArgs) -> Result<u8> {
     write_report(&report, a.format, &mut out, a.fail_on)
 }
 
+/// Called with the runner and the live statistics a few times a second (live
+/// views); returning false stops the capture.
+pub type LiveTick<'t> = dyn FnMut(&Runner<'_>, serde_json::Value) -> bool + 't;
+
+/// The live capture loop shared by the report and TUI modes: frames from `src`
+/// into `runner` until `stop()`, `limit` (duration, frame count) or a capture
+/// error. Returns the input accounting, warnings, and the live statistics.
+pub fn capture_live(
+    src: &mut crate::capture::live::LiveSource,
+    runner: &mut Runner<'_>,
+    bpf: &str,
+    limit: (Option<f64>, Option<u64>),
+    stop: &dyn Fn() -> bool,
+    mut tick: Option<&mut LiveTick<'_>>,
+) -> Result<(crate::capture::InputInfo, Vec<String>, serde_json::Value)> {
+    let started = std::time::Instant::now();
+    let mut last_tick = started;
+    let (mut frames, mut bytes) = (0u64, 0u64);
+    let (mut first_ts, mut last_ts) = (None, None);
+    let mut warnings = Vec::new();
+    let stats = |src: &mut crate::capture::live::LiveSource| json!({"interface": src.iface, "filter": bpf, "stats": src.stats()});
+    while !stop() {
+        if limit.0.is_some_and(|d| started.elapsed().as_secs_f64() >= d) || limit.1.is_some_and(|c| frames >= c) {
+            break;
+        }
+        match src.next_frame() {
+            Ok(Some(frame)) => {
+                frames += 1;
+                bytes += frame.data.len() as u64;
+                first_ts.get_or_insert(frame.ts);
+                last_ts = Some(frame.ts);
+                runner.push(&frame)?;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // e.g. the interface went away: stop cleanly and report what we have
+                warnings.push(format!("capture stopped early: {e}"));
+                break;
+            }
+        }
+        if let Some(t) = tick.as_deref_mut()
+            && last_tick.elapsed() > std::time::Duration::from_millis(300)
+        {
+            last_tick = std::time::Instant::now();
+            if !t(runner, stats(src)) {
+                break;
+            }
+        }
+    }
+    src.flush();
+    let input = crate::capture::InputInfo {
+        path: format!("live:{}", src.iface),
+        format: "live".into(),
+        frames,
+        bytes,
+        first_ts,
+        last_ts,
+        truncated: false,
+        warnings: Vec::new(),
+    };
+    Ok((input, warnings, stats(src)))
+}
+
 fn live(a: crate::cli::LiveArgs) -> Result<u8> {
     use crate::capture::live::{LiveOptions, LiveSource, drop_privileges};
     use crate::cli::LiveFormat;
@@ -311,53 +374,14 @@ fn live(a: crate::cli::LiveArgs) -> Result<u8> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("installing the Ctrl-C / SIGTERM handler")?;
     }
     eprintln!("mywire: capturing on {} with filter \"{bpf}\"; Ctrl-C stops and writes the report", src.iface);
-    let started = std::time::Instant::now();
     let ndjson = format == Format::Ndjson;
-    let mut frames = 0u64;
-    let mut bytes = 0u64;
-    let (mut first_ts, mut last_ts) = (None, None);
-    let mut stop_error = None;
     let report = {
         let mut on_conn =
             |c: &crate::analysis::ConnReport, f: &[crate::analysis::Finding]| if ndjson { ndjson_conn(&mut out, c, f) } else { Ok(()) };
         let mut runner = Runner::new(&opts, &mut on_conn);
-        while !stop.load(Ordering::SeqCst) {
-            if a.duration.is_some_and(|d| started.elapsed().as_secs_f64() >= d) || a.count.is_some_and(|c| frames >= c) {
-                break;
-            }
-            match src.next_frame() {
-                Ok(Some(frame)) => {
-                    frames += 1;
-                    bytes += frame.data.len() as u64;
-                    first_ts.get_or_insert(frame.ts);
-                    last_ts = Some(frame.ts);
-                    runner.push(&frame)?;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    // e.g. the interface went away: stop cleanly and report what we have
-                    stop_error = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-        src.flush();
-        let st = src.stats();
-        let input = crate::capture::InputInfo {
-            path: format!("live:{}", src.iface),
-            format: "live".into(),
-            frames,
-            bytes,
-            first_ts,
-            last_ts,
-            truncated: false,
-            warnings: Vec::new(),
-        };
-        let mut warnings = Vec::new();
-        if let Some(e) = &stop_error {
-            warnings.push(format!("capture stopped early: {e}"));
-        }
-        runner.finish(vec![input], warnings, Some(json!({"interface": src.iface, "filter": bpf, "stats": st})))?
+        let (input, warnings, live) =
+            capture_live(&mut src, &mut runner, &bpf, (a.duration, a.count), &|| stop.load(Ordering::SeqCst), None)?;
+        runner.finish(vec![input], warnings, Some(live))?
     };
     write_report(&report, format, &mut out, a.fail_on)
 }

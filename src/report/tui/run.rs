@@ -5,7 +5,7 @@
 
 use super::app::{App, Msg};
 use super::view::render;
-use crate::app::{AnalyzeOptions, Runner};
+use crate::app::{AnalyzeOptions, Runner, capture_live};
 use crate::capture::{FileSource, MergedSource};
 use anyhow::Result;
 use crossterm::event::{self, Event, KeyEventKind};
@@ -132,50 +132,9 @@ pub fn run_live(
     let worker = std::thread::spawn(move || -> Result<crate::analysis::Report> {
         let mut on_conn = |_: &crate::analysis::ConnReport, _: &[crate::analysis::Finding]| Ok(());
         let mut runner = Runner::new(&opts, &mut on_conn);
-        let started = Instant::now();
-        let mut last = Instant::now();
-        let (mut frames, mut bytes) = (0u64, 0u64);
-        let (mut first_ts, mut last_ts) = (None, None);
-        let mut warnings = Vec::new();
-        while !quit_worker.load(Ordering::SeqCst) && !stop_worker.load(Ordering::SeqCst) {
-            if limit.0.is_some_and(|d| started.elapsed().as_secs_f64() >= d) || limit.1.is_some_and(|c| frames >= c) {
-                break;
-            }
-            match src.next_frame() {
-                Ok(Some(f)) => {
-                    frames += 1;
-                    bytes += f.data.len() as u64;
-                    first_ts.get_or_insert(f.ts);
-                    last_ts = Some(f.ts);
-                    runner.push(&f)?;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    warnings.push(format!("capture stopped early: {e}"));
-                    break;
-                }
-            }
-            if last.elapsed() > Duration::from_millis(300) {
-                last = Instant::now();
-                let live = serde_json::json!({"interface": src.iface, "filter": bpf, "stats": src.stats()});
-                let snap = runner.snapshot(Vec::new(), Some(live));
-                if !send(&tx, Msg::Data(Box::new(snap))) {
-                    break;
-                }
-            }
-        }
-        src.flush();
-        let live = serde_json::json!({"interface": src.iface, "filter": bpf, "stats": src.stats()});
-        let input = crate::capture::InputInfo {
-            path: format!("live:{}", src.iface),
-            format: "live".into(),
-            frames,
-            bytes,
-            first_ts,
-            last_ts,
-            truncated: false,
-            warnings: Vec::new(),
-        };
+        let stop = || quit_worker.load(Ordering::SeqCst) || stop_worker.load(Ordering::SeqCst);
+        let mut tick = |r: &Runner<'_>, live: serde_json::Value| send(&tx, Msg::Data(Box::new(r.snapshot(Vec::new(), Some(live)))));
+        let (input, warnings, live) = capture_live(&mut src, &mut runner, &bpf, limit, &stop, Some(&mut tick))?;
         runner.finish(vec![input], warnings, Some(live))
     });
     let res = ui_loop(App::new(true), rx, stop);
