@@ -123,9 +123,19 @@ impl<'a> Runner<'a> {
 
     fn drain(&mut self) -> Result<()> {
         let finished = std::mem::take(&mut self.pipe.finished);
-        if !finished.is_empty() {
-            // KILLs and variables of connections still open, or ending in the same batch,
-            // must be known before any connection of the batch is classified.
+        // A KILL is looked up only for a connection the server closed without a COM_QUIT:
+        // only then must the KILLs of connections still open (or ending in this batch) be
+        // known first. Scanning every open connection for each batch would be wasted work.
+        let server_closed = |f: &crate::pipeline::FinishedConn| {
+            let e = &f.st.end;
+            let first = match (e.first_fin_ts, e.first_rst_ts) {
+                (Some(a), Some(b)) if b < a => e.first_rst,
+                (Some(_), _) => e.first_fin,
+                (None, _) => e.first_rst,
+            };
+            !e.quit_sent && first == Some(crate::session::Dir::ToClient)
+        };
+        if finished.iter().any(server_closed) {
             self.an.learn_live(&self.pipe.live_states());
             self.an.learn_live(&finished.iter().map(|f| (f.id, &f.st)).collect::<Vec<_>>());
         }
