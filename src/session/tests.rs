@@ -164,3 +164,19 @@ fn values_rows_are_counted_quote_aware() {
     assert_eq!(count_values_rows(b"SELECT 1", 8), None);
     assert_eq!(count_values_rows(b"insert into t select * from u", 30), None);
 }
+
+#[test]
+fn contains_ci_finds_keywords_in_any_case_and_position() {
+    use super::contains_ci;
+    assert!(contains_ci(b"SHOW VARIABLES LIKE 'max_allowed_packet'", b"max_allowed_packet"));
+    assert!(contains_ci(b"set global MAX_ALLOWED_PACKET=1", b"max_allowed_packet"));
+    assert!(contains_ci(b"max_allowed_packet", b"max_allowed_packet"));
+    assert!(contains_ci(b"select @@wait_timeout", b"wait_timeout"));
+    // underscores that do not anchor the needle, and a needle cut off by the end
+    assert!(!contains_ci(b"_ax_allowed_packet", b"max_allowed_packet"));
+    assert!(!contains_ci(b"select 1 from t_1 where max_allowed_packe", b"max_allowed_packet"));
+    assert!(!contains_ci(b"_", b"max_allowed_packet"));
+    assert!(!contains_ci(b"", b"wait_timeout"));
+    // needles without an underscore still work
+    assert!(contains_ci(b"xx KiLl yy", b"kill"));
+}
