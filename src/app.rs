@@ -4,7 +4,7 @@ use crate::analysis::{Analyzer, AnalyzerConfig};
 use crate::capture::{FileSource, MergedSource};
 use crate::cli::{AnalyzeArgs, Cli, Command, Format};
 use crate::config::Limits;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{FinishedConn, KillEvent, Pipeline};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use std::io::{BufWriter, Write};
@@ -37,6 +37,7 @@ pub fn trace_pdus(files: &[String], extra_ports: &[u16]) -> Result<Vec<crate::pi
     let mut done = Vec::new();
     while let Some(frame) = merged.next_frame() {
         pipe.push(&frame);
+        pipe.kills.clear();
         done.append(&mut pipe.finished);
     }
     pipe.finish_all();
@@ -73,6 +74,8 @@ pub struct AnalyzeOptions {
     pub cfg: AnalyzerConfig,
     /// Memory limits.
     pub limits: Limits,
+    /// Threads for offline analysis (1 = this thread only).
+    pub threads: usize,
 }
 
 impl AnalyzeOptions {
@@ -94,6 +97,7 @@ impl AnalyzeOptions {
                 max_commands: 200,
             },
             limits: Limits::default(),
+            threads: 1,
         }
     }
 }
@@ -101,44 +105,29 @@ impl AnalyzeOptions {
 /// Called for each connection as it ends, with the findings it added.
 pub type OnConn<'a> = dyn FnMut(&crate::analysis::ConnReport, &[crate::analysis::Finding]) -> Result<()> + 'a;
 
-/// Frames in, connection records and findings out: the loop shared by files
-/// and live capture.
-pub struct Runner<'a> {
-    pipe: Pipeline,
+/// The analyser end of the pipeline: KILLs and finished connections in,
+/// findings and the report out. Calls `on_conn` for each connection as it is
+/// added, so reports can stream.
+pub struct Collector<'a> {
     an: Analyzer,
     on_conn: &'a mut OnConn<'a>,
 }
 
-impl<'a> Runner<'a> {
-    /// A runner with `opts`, calling `on_conn` as connections end.
-    pub fn new(opts: &AnalyzeOptions, on_conn: &'a mut OnConn<'a>) -> Self {
-        Runner { pipe: Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone()), an: Analyzer::new(opts.cfg.clone()), on_conn }
+impl<'a> Collector<'a> {
+    /// A collector with `cfg`, calling `on_conn` as connections are added.
+    pub fn new(cfg: AnalyzerConfig, on_conn: &'a mut OnConn<'a>) -> Self {
+        Collector { an: Analyzer::new(cfg), on_conn }
     }
 
-    /// Processes one frame.
-    pub fn push(&mut self, frame: &crate::capture::Frame<'_>) -> Result<()> {
-        self.pipe.push(frame);
-        if !self.pipe.finished.is_empty() { self.drain() } else { Ok(()) }
+    /// Learns a KILL as it is seen (it may end a connection still open).
+    pub fn kill(&mut self, k: KillEvent) {
+        self.an.learn_kill(k);
     }
 
-    fn drain(&mut self) -> Result<()> {
-        let finished = std::mem::take(&mut self.pipe.finished);
-        // A KILL is looked up only for a connection the server closed without a COM_QUIT:
-        // only then must the KILLs of connections still open (or ending in this batch) be
-        // known first. Scanning every open connection for each batch would be wasted work.
-        let server_closed = |f: &crate::pipeline::FinishedConn| {
-            let e = &f.st.end;
-            let first = match (e.first_fin_ts, e.first_rst_ts) {
-                (Some(a), Some(b)) if b < a => e.first_rst,
-                (Some(_), _) => e.first_fin,
-                (None, _) => e.first_rst,
-            };
-            !e.quit_sent && first == Some(crate::session::Dir::ToClient)
-        };
-        if finished.iter().any(server_closed) {
-            self.an.learn_live(&self.pipe.live_states());
-            self.an.learn_live(&finished.iter().map(|f| (f.id, &f.st)).collect::<Vec<_>>());
-        }
+    /// Adds the connections that ended at one frame, in id order: the order
+    /// (and so every finding) does not depend on how flows were spread over threads.
+    pub fn add(&mut self, mut finished: Vec<FinishedConn>) -> Result<()> {
+        finished.sort_by_key(|f| f.id);
         for fc in finished {
             let (ci, nf) = self.an.add(fc);
             (self.on_conn)(&self.an.conns[ci], &self.an.findings[self.an.findings.len() - nf..])?;
@@ -146,9 +135,57 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// The report, once every connection was added.
+    pub fn report(
+        mut self,
+        inputs: Vec<crate::capture::InputInfo>,
+        warnings: Vec<String>,
+        decode: &crate::decode::DecodeStats,
+        flows: &crate::pipeline::FlowStats,
+        live: Option<serde_json::Value>,
+    ) -> crate::analysis::Report {
+        if let Some(l) = &live {
+            self.an.capture_drops(l);
+        }
+        self.an.capture_decode(decode);
+        let mut capture = json!({"decode": decode, "flows": flows});
+        if let Some(l) = live {
+            capture["live"] = l;
+        }
+        self.an.report(inputs, warnings, capture)
+    }
+}
+
+/// Frames in, connection records and findings out: the single-threaded loop
+/// shared by files and live capture.
+pub struct Runner<'a> {
+    pipe: Pipeline,
+    out: Collector<'a>,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner with `opts`, calling `on_conn` as connections end.
+    pub fn new(opts: &AnalyzeOptions, on_conn: &'a mut OnConn<'a>) -> Self {
+        Runner { pipe: Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone()), out: Collector::new(opts.cfg.clone(), on_conn) }
+    }
+
+    /// Processes one frame.
+    pub fn push(&mut self, frame: &crate::capture::Frame<'_>) -> Result<()> {
+        self.pipe.push(frame);
+        self.drain()
+    }
+
+    /// KILLs first: a connection ending at this frame may have been killed by one seen at it.
+    fn drain(&mut self) -> Result<()> {
+        for k in self.pipe.kills.drain(..) {
+            self.out.kill(k);
+        }
+        if self.pipe.finished.is_empty() { Ok(()) } else { self.out.add(std::mem::take(&mut self.pipe.finished)) }
+    }
+
     /// The report as if the capture ended now (open connections included), for live views.
     pub fn snapshot(&self, inputs: Vec<crate::capture::InputInfo>, live: Option<serde_json::Value>) -> crate::analysis::Report {
-        let mut an = self.an.clone();
+        let mut an = self.out.an.clone();
         let open = self.pipe.open_conns(2000);
         an.learn_live(&open.iter().map(|f| (f.id, &f.st)).collect::<Vec<_>>());
         for fc in open {
@@ -171,24 +208,27 @@ impl<'a> Runner<'a> {
     ) -> Result<crate::analysis::Report> {
         self.pipe.finish_all();
         self.drain()?;
-        if let Some(l) = &live {
-            self.an.capture_drops(l);
-        }
-        self.an.capture_decode(&self.pipe.decode);
-        let mut capture = json!({"decode": self.pipe.decode, "flows": self.pipe.flows});
-        if let Some(l) = live {
-            capture["live"] = l;
-        }
-        Ok(self.an.report(inputs, warnings, capture))
+        Ok(self.out.report(inputs, warnings, &self.pipe.decode, &self.pipe.flows, live))
     }
 }
 
 /// Runs the whole offline pipeline over `files`. `on_conn` sees each
 /// connection as it ends, with the findings it added (for streaming output).
+///
+/// With `opts.threads` above 1 and files that can be read more than once
+/// (uncompressed, not stdin), the flows are spread over that many threads
+/// ([`crate::parallel`]); the report is the same either way.
 pub fn analyze_files(files: &[String], opts: &AnalyzeOptions, on_conn: &mut OnConn<'_>) -> Result<crate::analysis::Report> {
     let mut sources = Vec::new();
     for f in files {
         sources.push(FileSource::open(f)?);
+    }
+    if opts.threads > 1 && sources.iter().all(FileSource::rereadable) {
+        let mut per_shard = vec![sources];
+        for _ in 1..opts.threads {
+            per_shard.push(files.iter().map(|f| FileSource::open(f)).collect::<Result<Vec<_>, _>>()?);
+        }
+        return crate::parallel::analyze(per_shard, opts, on_conn);
     }
     let mut merged = MergedSource::new(sources);
     let mut runner = Runner::new(opts, on_conn);
@@ -265,8 +305,20 @@ fn write_report(
     Ok(u8::from(fail_on.is_some_and(|level| report.findings.iter().any(|f| f.severity >= level))))
 }
 
+/// Threads worth using on `files`: several only when the capture is big
+/// enough for the duplicated header decoding to pay off.
+fn auto_threads(files: &[String]) -> usize {
+    const MIN_BYTES: u64 = 64 << 20;
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    if total < MIN_BYTES {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
 fn analyze(a: AnalyzeArgs) -> Result<u8> {
-    let opts = options(&a.opts);
+    let mut opts = options(&a.opts);
+    opts.threads = if a.threads == 0 { auto_threads(&a.files) } else { a.threads.min(64) };
     let mut out = open_output(&a.output)?;
     let ndjson = a.format == Format::Ndjson;
     let report = {

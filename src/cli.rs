@@ -90,6 +90,10 @@ pub struct AnalyzeArgs {
     /// Exit 1 when a finding of at least this severity exists.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Analysis threads: 0 = one per core (at most 8) for uncompressed files of
+    /// 64 MiB or more, else 1. The report is the same for every value.
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
+    pub threads: usize,
     /// Analysis options.
     #[command(flatten)]
     pub opts: AnalysisOpts,

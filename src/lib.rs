@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod mysql;
+pub mod parallel;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;

@@ -65,6 +65,43 @@ pub struct FinishedConn {
     pub st: State,
 }
 
+/// A KILL statement seen on a connection, reported as soon as its session
+/// records it: the connection it ends may live in another shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KillEvent {
+    /// The connection that sent the KILL (its flow id).
+    pub by_conn: u64,
+    /// When.
+    pub ts: Timestamp,
+    /// The target thread id.
+    pub target: u32,
+    /// `KILL QUERY` (the connection survives).
+    pub query_only: bool,
+}
+
+/// Which slice of the flows a [`Pipeline`] owns when several threads share one
+/// capture: every pipeline decodes every frame (so packet time, sweeps and
+/// decode counters agree), but only flows whose address-pair hash maps to
+/// `index` are reassembled and decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This pipeline's slice, `0..count`.
+    pub index: u32,
+    /// Number of slices.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The slice that owns the connection between `a` and `b` (either order).
+    pub fn of(a: SocketAddr, b: SocketAddr, count: u32) -> u32 {
+        use std::hash::BuildHasher;
+        // Fx leaves the low bits weak for similar keys: fold the high half in
+        let x = rustc_hash::FxBuildHasher.hash_one(Pipeline::key(a, b));
+        let x = (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        ((x >> 32) % u64::from(count.max(1))) as u32
+    }
+}
+
 /// Counters for the flow table.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FlowStats {
@@ -78,6 +115,17 @@ pub struct FlowStats {
     pub evicted_idle: u64,
     /// Evicted because `Limits::max_flows` was reached.
     pub evicted_cap: u64,
+}
+
+impl FlowStats {
+    /// Adds another shard's counters.
+    pub fn add(&mut self, o: &FlowStats) {
+        self.tcp_connections += o.tcp_connections;
+        self.mysql_connections += o.mysql_connections;
+        self.other_connections += o.other_connections;
+        self.evicted_idle += o.evicted_idle;
+        self.evicted_cap += o.evicted_cap;
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +144,8 @@ struct Flow {
     start_ts: Timestamp,
     last_ts: Timestamp,
     closing_since: Option<Timestamp>,
+    /// KILLs of this flow's session already reported as [`KillEvent`]s.
+    kills_seen: usize,
     hist: [u8; 16],
     hist_len: usize,
     limits: Limits,
@@ -110,6 +160,17 @@ impl Flow {
         }
         self.hist[self.hist_len] = code;
         self.hist_len += 1;
+    }
+
+    /// Queues the KILLs its session recorded since the last call.
+    fn report_kills(&mut self, out: &mut Vec<KillEvent>) {
+        let Some(s) = &self.session else { return };
+        if s.st.kills.len() > self.kills_seen {
+            for &(ts, target, query_only) in &s.st.kills[self.kills_seen..] {
+                out.push(KillEvent { by_conn: self.id, ts, target, query_only });
+            }
+            self.kills_seen = s.st.kills.len();
+        }
     }
 
     /// The connection record for `st`, with `server_side` naming the server's half.
@@ -258,6 +319,18 @@ pub struct Pipeline {
     pub flows: FlowStats,
     /// Connections that ended, in the order they ended; drained by the caller.
     pub finished: Vec<FinishedConn>,
+    /// KILL statements seen since the caller last drained them.
+    pub kills: Vec<KillEvent>,
+    /// Sharded only: ids of flows created since the last drain. A sharded
+    /// pipeline names each flow by the index of its first frame in the capture
+    /// (unique across shards); the merger renumbers them in that order.
+    pub new_flows: Vec<u64>,
+    /// Sharded only: ids of flows that ended without a connection record
+    /// (not MySQL), so the merger can forget them.
+    pub retired: Vec<u64>,
+    shard: Option<Shard>,
+    /// Frames pushed so far (the index of the next frame).
+    frame_no: u64,
 }
 
 impl Pipeline {
@@ -275,7 +348,22 @@ impl Pipeline {
             decode: DecodeStats::default(),
             flows: FlowStats::default(),
             finished: Vec::new(),
+            kills: Vec::new(),
+            new_flows: Vec::new(),
+            retired: Vec::new(),
+            shard: None,
+            frame_no: 0,
         }
+    }
+
+    /// Makes this pipeline own only the flows of `shard` (see [`Shard`]); the
+    /// flow-table cap is split evenly between the shards.
+    pub fn sharded(mut self, shard: Shard) -> Self {
+        if shard.count > 1 {
+            self.limits.max_flows = self.limits.max_flows.div_ceil(shard.count as usize).max(1);
+            self.shard = Some(shard);
+        }
+        self
     }
 
     /// Processes one captured frame.
@@ -283,9 +371,12 @@ impl Pipeline {
         if frame.ts > self.now {
             self.now = frame.ts;
         }
-        if let Some(seg) = decode(frame, &mut self.decode) {
+        if let Some(seg) = decode(frame, &mut self.decode)
+            && self.shard.is_none_or(|sh| Shard::of(seg.src, seg.dst, sh.count) == sh.index)
+        {
             self.segment(frame.ts, &seg);
         }
+        self.frame_no += 1;
         if self.now.0.saturating_sub(self.last_sweep.0) >= SWEEP_NS {
             self.last_sweep = self.now;
             self.sweep(false);
@@ -315,8 +406,14 @@ impl Pipeline {
         } else {
             Kind::Unknown(0)
         };
+        let id = if self.shard.is_some() {
+            self.new_flows.push(self.frame_no);
+            self.frame_no
+        } else {
+            self.next_id
+        };
         let flow = Flow {
-            id: self.next_id,
+            id,
             ends: [a, b],
             halves: [HalfStream::default(), HalfStream::default()],
             kind,
@@ -324,6 +421,7 @@ impl Pipeline {
             start_ts: ts,
             last_ts: ts,
             closing_since: None,
+            kills_seen: 0,
             hist: [0; 16],
             hist_len: 0,
             limits: self.limits.clone(),
@@ -406,6 +504,7 @@ impl Pipeline {
         if sink.became_mysql {
             self.flows.mysql_connections += 1;
         }
+        flow.report_kills(&mut self.kills);
         if flow.kind == Kind::NotMysql {
             self.flows.other_connections += 1;
             flow.session = None;
@@ -467,7 +566,12 @@ impl Pipeline {
         let Some(mut flow) = self.slab[idx].take() else { return };
         self.free.push(idx);
         self.index.remove(&Self::key(flow.ends[0], flow.ends[1]));
-        let Kind::Mysql { server_side } = flow.kind else { return };
+        let Kind::Mysql { server_side } = flow.kind else {
+            if self.shard.is_some() {
+                self.retired.push(flow.id);
+            }
+            return;
+        };
         let ts = flow.last_ts;
         {
             let syns = [flow.halves[0].syn_seen, flow.halves[1].syn_seen];
@@ -477,10 +581,37 @@ impl Pipeline {
                 flow.halves[side].flush(ts, side, &mut sink);
             }
         }
-        let Some(mut session) = flow.session.take() else { return };
+        flow.report_kills(&mut self.kills);
+        let Some(mut session) = flow.session.take() else {
+            if self.shard.is_some() {
+                self.retired.push(flow.id);
+            }
+            return;
+        };
         let open = flow.closing_since.is_none() && !evicted;
         session.finish(open);
         session.st.end.evicted = evicted;
         self.finished.push(flow.finished(server_side, session.st));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_symmetric_and_spread_sequential_client_ports() {
+        let server: SocketAddr = "10.0.0.1:3306".parse().unwrap();
+        for count in [2u32, 3, 8] {
+            let mut per = vec![0u32; count as usize];
+            for port in 40_000..41_000u16 {
+                let client = SocketAddr::from(([10, 0, 0, 2], port));
+                let s = Shard::of(client, server, count);
+                assert_eq!(s, Shard::of(server, client, count), "both directions of a flow go to one shard");
+                per[s as usize] += 1;
+            }
+            let fair = 1000 / count;
+            assert!(per.iter().all(|&n| n > fair * 8 / 10 && n < fair * 12 / 10), "{count} shards: {per:?}");
+        }
     }
 }

@@ -330,10 +330,15 @@ impl Analyzer {
     pub fn learn_live(&mut self, live: &[(u64, &crate::session::State)]) {
         for (id, st) in live {
             for &(ts, target, query_only) in &st.kills {
-                if !self.kills.iter().any(|k| k.ts == ts && k.target == target && k.by_conn == *id) {
-                    self.kills.push(Kill { ts, target, query_only, by_conn: *id });
-                }
+                self.learn_kill(crate::pipeline::KillEvent { by_conn: *id, ts, target, query_only });
             }
+        }
+    }
+
+    /// Learns one KILL as soon as it is seen, before the connection it ends finishes.
+    pub fn learn_kill(&mut self, k: crate::pipeline::KillEvent) {
+        if !self.kills.iter().any(|o| o.ts == k.ts && o.target == k.target && o.by_conn == k.by_conn) {
+            self.kills.push(Kill { ts: k.ts, target: k.target, query_only: k.query_only, by_conn: k.by_conn });
         }
     }
 

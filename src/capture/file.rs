@@ -123,6 +123,12 @@ impl FileSource {
         })
     }
 
+    /// True when the input can be opened and read again from the start
+    /// (an uncompressed file, not stdin): several threads can then each read it.
+    pub fn rereadable(&self) -> bool {
+        self.rs.info.path != "-" && !self.rs.info.format.contains('+')
+    }
+
     /// Accounting for this input so far.
     pub fn info(&self) -> &InputInfo {
         &self.rs.info

@@ -68,6 +68,22 @@ fn ndjson_streams_findings_connections_then_summary() {
 }
 
 #[test]
+fn threads_flag_changes_nothing_but_speed() {
+    // plain files are sharded over 2 or 4 threads; -j 0 picks one thread for files this small
+    let run = |j: &str, files: &[String]| {
+        let mut args = vec!["analyze".to_string(), "-f".into(), "ndjson".into(), "-j".into(), j.into()];
+        args.extend(files.iter().cloned());
+        mywire().args(&args).assert().success().get_output().stdout.clone()
+    };
+    let files = [capture("drops"), capture("gone-away"), capture("misc")];
+    let one = run("1", &files);
+    assert!(one.len() > 1000);
+    assert_eq!(one, run("2", &files));
+    assert_eq!(one, run("4", &files));
+    assert_eq!(one, run("0", &files));
+}
+
+#[test]
 fn stdin_gzip_and_several_files() {
     let bytes = std::fs::read(capture("basic")).unwrap();
     let a = mywire().args(["analyze", "-f", "json", "-"]).write_stdin(bytes.clone()).assert().success();

@@ -4,6 +4,7 @@ mod captures;
 mod cli;
 mod corpus;
 mod linktypes;
+mod parallel;
 mod perturb;
 mod schema;
 mod tshark_diff;

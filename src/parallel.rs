@@ -1,0 +1,200 @@
+//! Offline analysis on several cores.
+//!
+//! Each worker thread reads the whole capture itself (the page cache serves
+//! every reader, so no frame crosses threads and nothing is copied), decodes
+//! every frame's headers, and reassembles and decodes only the flows whose
+//! address-pair hash falls in its [`Shard`]. Workers send what happens to
+//! their flows (new flows, KILLs, finished connections), tagged with the index
+//! of the frame at which it happened; the calling thread merges the streams in
+//! frame order, numbers flows by their first frame exactly as one thread would,
+//! and feeds the analyser. The report, and the NDJSON stream, are therefore
+//! identical whatever the thread count; connections still stream out as they
+//! end.
+//!
+//! Memory: each worker holds its own flows (the flow-table cap is split
+//! between them) and a reader buffer; each channel holds at most
+//! [`CHANNEL_DEPTH`] messages, so a fast worker waits for a slow one instead of
+//! queueing.
+
+use crate::analysis::Report;
+use crate::app::{AnalyzeOptions, Collector, OnConn};
+use crate::capture::{FileSource, InputInfo, MergedSource};
+use crate::decode::DecodeStats;
+use crate::pipeline::{FinishedConn, FlowStats, KillEvent, Pipeline, Shard};
+use anyhow::{Result, anyhow};
+use rustc_hash::FxHashMap;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// Messages a worker may queue before it waits for the merger.
+pub const CHANNEL_DEPTH: usize = 256;
+/// A worker with nothing to report says how far it got after this many frames,
+/// so the merger (and streamed output) never waits long on a quiet shard.
+const PROGRESS_FRAMES: u64 = 16_384;
+/// The frame index of events from the end-of-capture flush.
+const END: u64 = u64::MAX - 1;
+
+/// What happened to one worker's flows at one frame.
+struct Batch {
+    frame: u64,
+    new_flows: Vec<u64>,
+    retired: Vec<u64>,
+    kills: Vec<KillEvent>,
+    finished: Vec<FinishedConn>,
+}
+
+/// A worker's totals, sent last.
+struct ShardEnd {
+    decode: DecodeStats,
+    flows: FlowStats,
+    inputs: Vec<InputInfo>,
+    warnings: Vec<String>,
+}
+
+enum Msg {
+    Batch(Batch),
+    /// Every event up to and including this frame was sent.
+    Progress(u64),
+    Done(Box<ShardEnd>),
+}
+
+impl Msg {
+    fn frame(&self) -> u64 {
+        match self {
+            Msg::Batch(b) => b.frame,
+            Msg::Progress(f) => *f,
+            Msg::Done(_) => u64::MAX,
+        }
+    }
+}
+
+fn take_batch(pipe: &mut Pipeline, frame: u64) -> Option<Batch> {
+    if pipe.new_flows.is_empty() && pipe.retired.is_empty() && pipe.kills.is_empty() && pipe.finished.is_empty() {
+        return None;
+    }
+    Some(Batch {
+        frame,
+        new_flows: std::mem::take(&mut pipe.new_flows),
+        retired: std::mem::take(&mut pipe.retired),
+        kills: std::mem::take(&mut pipe.kills),
+        finished: std::mem::take(&mut pipe.finished),
+    })
+}
+
+/// One worker: the whole capture in, its shard's events out. Returns early
+/// (quietly) when the merger has gone away.
+fn worker(sources: Vec<FileSource>, mut pipe: Pipeline, tx: SyncSender<Msg>) {
+    let mut merged = MergedSource::new(sources);
+    let mut frame = 0u64;
+    let mut quiet = 0u64;
+    while let Some(f) = merged.next_frame() {
+        pipe.push(&f);
+        let msg = match take_batch(&mut pipe, frame) {
+            Some(b) => Some(Msg::Batch(b)),
+            None if quiet + 1 >= PROGRESS_FRAMES => Some(Msg::Progress(frame)),
+            None => None,
+        };
+        match msg {
+            Some(m) => {
+                quiet = 0;
+                if tx.send(m).is_err() {
+                    return;
+                }
+            }
+            None => quiet += 1,
+        }
+        frame += 1;
+    }
+    pipe.finish_all();
+    if let Some(b) = take_batch(&mut pipe, END)
+        && tx.send(Msg::Batch(b)).is_err()
+    {
+        return;
+    }
+    let end = ShardEnd { decode: pipe.decode.clone(), flows: pipe.flows.clone(), inputs: merged.inputs(), warnings: merged.warnings() };
+    let _ = tx.send(Msg::Done(Box::new(end)));
+}
+
+/// Analyses one capture with `per_shard.len()` threads, each given its own
+/// opened copy of the same inputs (in the same order).
+pub fn analyze(per_shard: Vec<Vec<FileSource>>, opts: &AnalyzeOptions, on_conn: &mut OnConn<'_>) -> Result<Report> {
+    let count = u32::try_from(per_shard.len()).map_err(|_| anyhow!("too many threads"))?;
+    std::thread::scope(|scope| {
+        let mut rxs = Vec::new();
+        for (index, sources) in per_shard.into_iter().enumerate() {
+            let (tx, rx) = sync_channel(CHANNEL_DEPTH);
+            let pipe = Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone()).sharded(Shard { index: index as u32, count });
+            std::thread::Builder::new()
+                .name(format!("mywire-shard-{index}"))
+                .spawn_scoped(scope, move || worker(sources, pipe, tx))
+                .map_err(|e| anyhow!("starting an analysis thread: {e}"))?;
+            rxs.push(rx);
+        }
+        // dropping the receivers (on return, also on error) stops the workers
+        merge(rxs, Collector::new(opts.cfg.clone(), on_conn))
+    })
+}
+
+/// Merges the workers' event streams in frame order into `out`.
+fn merge(rxs: Vec<Receiver<Msg>>, mut out: Collector<'_>) -> Result<Report> {
+    let n = rxs.len();
+    let mut heads: Vec<Option<Msg>> = (0..n).map(|_| None).collect();
+    let mut ends: Vec<Option<Box<ShardEnd>>> = (0..n).map(|_| None).collect();
+    // a worker's flow id (its first frame's index) -> the connection id one thread would give
+    let mut ids: FxHashMap<u64, u64> = FxHashMap::default();
+    let mut next_id = 0u64;
+    loop {
+        for i in 0..n {
+            if heads[i].is_none() && ends[i].is_none() {
+                match rxs[i].recv() {
+                    Ok(Msg::Done(e)) => ends[i] = Some(e),
+                    Ok(m) => heads[i] = Some(m),
+                    Err(_) => return Err(anyhow!("analysis thread {i} stopped unexpectedly")),
+                }
+            }
+        }
+        let Some(at) = heads.iter().flatten().map(Msg::frame).min() else { break };
+        let mut new_flows = Vec::new();
+        let mut retired = Vec::new();
+        let mut kills = Vec::new();
+        let mut finished = Vec::new();
+        for h in heads.iter_mut() {
+            if h.as_ref().is_none_or(|m| m.frame() != at) {
+                continue;
+            }
+            // every head at this frame is consumed; progress marks carry nothing else
+            if let Some(Msg::Batch(b)) = h.take() {
+                new_flows.extend(b.new_flows);
+                retired.extend(b.retired);
+                kills.extend(b.kills);
+                finished.extend(b.finished);
+            }
+        }
+        // frame indices are unique across workers: this is the order of first frames
+        new_flows.sort_unstable();
+        for f in new_flows {
+            ids.insert(f, next_id);
+            next_id += 1;
+        }
+        for mut k in kills {
+            k.by_conn = ids.get(&k.by_conn).copied().unwrap_or(u64::MAX);
+            out.kill(k);
+        }
+        for f in retired {
+            ids.remove(&f);
+        }
+        for fc in finished.iter_mut() {
+            fc.id = ids.remove(&fc.id).unwrap_or(u64::MAX);
+        }
+        if !finished.is_empty() {
+            out.add(finished)?;
+        }
+    }
+    let mut ends = ends.into_iter().map(|e| e.ok_or_else(|| anyhow!("an analysis thread ended without its totals")));
+    let first = ends.next().ok_or_else(|| anyhow!("no analysis threads"))??;
+    let mut flows = first.flows.clone();
+    for e in ends {
+        flows.add(&e?.flows);
+    }
+    // every worker decoded every frame: the first one's counters and input accounting stand for all
+    Ok(out.report(first.inputs, first.warnings, &first.decode, &flows, None))
+}
