@@ -215,20 +215,15 @@ impl<'a> Runner<'a> {
 /// Runs the whole offline pipeline over `files`. `on_conn` sees each
 /// connection as it ends, with the findings it added (for streaming output).
 ///
-/// With `opts.threads` above 1 and files that can be read more than once
-/// (uncompressed, not stdin), the flows are spread over that many threads
+/// With `opts.threads` above 1 the flows are spread over that many threads
 /// ([`crate::parallel`]); the report is the same either way.
 pub fn analyze_files(files: &[String], opts: &AnalyzeOptions, on_conn: &mut OnConn<'_>) -> Result<crate::analysis::Report> {
+    if opts.threads > 1 {
+        return crate::parallel::analyze(files, opts.threads, opts, on_conn);
+    }
     let mut sources = Vec::new();
     for f in files {
         sources.push(FileSource::open(f)?);
-    }
-    if opts.threads > 1 && sources.iter().all(FileSource::rereadable) {
-        let mut per_shard = vec![sources];
-        for _ in 1..opts.threads {
-            per_shard.push(files.iter().map(|f| FileSource::open(f)).collect::<Result<Vec<_>, _>>()?);
-        }
-        return crate::parallel::analyze(per_shard, opts, on_conn);
     }
     let mut merged = MergedSource::new(sources);
     let mut runner = Runner::new(opts, on_conn);
@@ -305,11 +300,18 @@ fn write_report(
     Ok(u8::from(fail_on.is_some_and(|level| report.findings.iter().any(|f| f.severity >= level))))
 }
 
-/// Threads worth using on `files`: several only when the capture is big
-/// enough for the duplicated header decoding to pay off.
+/// Threads worth using on `files`: one per core (at most 8) when they are
+/// uncompressed files of 64 MiB or more in all, else one (decompression or a
+/// pipe, not the analysis, is then what limits the speed).
 fn auto_threads(files: &[String]) -> usize {
     const MIN_BYTES: u64 = 64 << 20;
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let mut total = 0;
+    for f in files {
+        if !crate::capture::plain_file(f) {
+            return 1;
+        }
+        total += std::fs::metadata(f).map_or(0, |m| m.len());
+    }
     if total < MIN_BYTES {
         return 1;
     }

@@ -1,7 +1,8 @@
 //! Offline analysis on several cores.
 //!
-//! Each worker thread reads the whole capture itself (the page cache serves
-//! every reader, so no frame crosses threads and nothing is copied), decodes
+//! Every worker reads each plain input file itself; stdin and compressed
+//! inputs are read (and decompressed) once by one thread that hands the same
+//! blocks to every worker ([`FileSource::open_shared`]). Each worker parses
 //! every frame's headers, and reassembles and decodes only the flows whose
 //! address-pair hash falls in its [`Shard`]. Workers send what happens to
 //! their flows (new flows, KILLs, finished connections), tagged with the index
@@ -12,17 +13,26 @@
 //! end.
 //!
 //! Memory: each worker holds its own flows (the flow-table cap is split
-//! between them) and a reader buffer; each channel holds at most
-//! [`CHANNEL_DEPTH`] messages, so a fast worker waits for a slow one instead of
-//! queueing.
+//! between them) and a reader buffer; the shared blocks are a fixed pool (a
+//! fast worker waits for a slow one); each worker's channel holds at most
+//! [`CHANNEL_DEPTH`] messages.
+//!
+//! No deadlock with shared blocks: the merger waits only for a worker that has sent nothing
+//! newer; a worker waits either for the merger (its channel is full, so the
+//! merger is not waiting for it) or for the next shared block. Before it waits
+//! for a block it announces the last frame it finished, which is at least as
+//! far as any worker holding the blocks it waits for (those are behind it), so
+//! the merger can always serve the worker that is behind.
 
 use crate::analysis::Report;
 use crate::app::{AnalyzeOptions, Collector, OnConn};
-use crate::capture::{FileSource, InputInfo, MergedSource};
+use crate::capture::{FileSource, InputInfo, MergedSource, WaitHook};
 use crate::decode::DecodeStats;
 use crate::pipeline::{FinishedConn, FlowStats, KillEvent, Pipeline, Shard};
 use anyhow::{Result, anyhow};
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Messages a worker may queue before it waits for the merger.
@@ -80,29 +90,47 @@ fn take_batch(pipe: &mut Pipeline, frame: u64) -> Option<Batch> {
     })
 }
 
+/// How far a worker got, shared with the wait hook of its readers (which run
+/// on the worker's own thread, inside `next_frame`).
+#[derive(Default)]
+struct Announce {
+    /// Frames whose events were sent.
+    handled: AtomicU64,
+    /// Frames covered by the last message sent.
+    announced: AtomicU64,
+}
+
+impl Announce {
+    /// Tells the merger how far this worker got, if it does not know yet.
+    fn announce(&self, tx: &SyncSender<Msg>) {
+        let h = self.handled.load(Relaxed);
+        if h > self.announced.load(Relaxed) {
+            self.announced.store(h, Relaxed);
+            let _ = tx.send(Msg::Progress(h - 1));
+        }
+    }
+}
+
 /// One worker: the whole capture in, its shard's events out. Returns early
 /// (quietly) when the merger has gone away.
-fn worker(sources: Vec<FileSource>, mut pipe: Pipeline, tx: SyncSender<Msg>) {
+fn worker(sources: Vec<FileSource>, mut pipe: Pipeline, tx: SyncSender<Msg>, at: Arc<Announce>) {
     let mut merged = MergedSource::new(sources);
     let mut frame = 0u64;
-    let mut quiet = 0u64;
     while let Some(f) = merged.next_frame() {
         pipe.push(&f);
         let msg = match take_batch(&mut pipe, frame) {
             Some(b) => Some(Msg::Batch(b)),
-            None if quiet + 1 >= PROGRESS_FRAMES => Some(Msg::Progress(frame)),
+            None if frame + 1 - at.announced.load(Relaxed) >= PROGRESS_FRAMES => Some(Msg::Progress(frame)),
             None => None,
         };
-        match msg {
-            Some(m) => {
-                quiet = 0;
-                if tx.send(m).is_err() {
-                    return;
-                }
+        if let Some(m) = msg {
+            if tx.send(m).is_err() {
+                return;
             }
-            None => quiet += 1,
+            at.announced.store(frame + 1, Relaxed);
         }
         frame += 1;
+        at.handled.store(frame, Relaxed);
     }
     pipe.finish_all();
     if let Some(b) = take_batch(&mut pipe, END)
@@ -114,20 +142,47 @@ fn worker(sources: Vec<FileSource>, mut pipe: Pipeline, tx: SyncSender<Msg>) {
     let _ = tx.send(Msg::Done(Box::new(end)));
 }
 
-/// Analyses one capture with `per_shard.len()` threads, each given its own
-/// opened copy of the same inputs (in the same order).
-pub fn analyze(per_shard: Vec<Vec<FileSource>>, opts: &AnalyzeOptions, on_conn: &mut OnConn<'_>) -> Result<Report> {
-    let count = u32::try_from(per_shard.len()).map_err(|_| anyhow!("too many threads"))?;
+/// Analyses `files` (merged by time, as one thread would) with `threads` workers.
+pub fn analyze(files: &[String], threads: usize, opts: &AnalyzeOptions, on_conn: &mut OnConn<'_>) -> Result<Report> {
+    let count = threads.clamp(1, 64);
+    let mut txs = Vec::new();
+    let mut rxs = Vec::new();
+    let announce: Vec<Arc<Announce>> = (0..count).map(|_| Arc::default()).collect();
+    for _ in 0..count {
+        let (tx, rx) = sync_channel(CHANNEL_DEPTH);
+        txs.push(tx);
+        rxs.push(rx);
+    }
+    let mut per_shard: Vec<Vec<FileSource>> = (0..count).map(|_| Vec::new()).collect();
+    for f in files {
+        let hooks = (0..count)
+            .map(|i| {
+                let (tx, at) = (txs[i].clone(), announce[i].clone());
+                Arc::new(move || at.announce(&tx)) as WaitHook
+            })
+            .collect();
+        // A plain file is read by every worker on its own: the page cache serves
+        // them all, and each copy lands in that worker's cache. Measured on the
+        // 1.27 GB bulk capture, 2 workers: 0.60 s; one shared reader: 0.72 s
+        // (its copies go to a 4 MiB pool of blocks, out of cache, and each worker
+        // copies again). Stdin and compressed input can be read only once.
+        let sources = if crate::capture::plain_file(f) {
+            (0..count).map(|_| FileSource::open(f)).collect::<Result<Vec<_>, _>>()?
+        } else {
+            FileSource::open_shared(f, hooks)?
+        };
+        for (i, src) in sources.into_iter().enumerate() {
+            per_shard[i].push(src);
+        }
+    }
     std::thread::scope(|scope| {
-        let mut rxs = Vec::new();
-        for (index, sources) in per_shard.into_iter().enumerate() {
-            let (tx, rx) = sync_channel(CHANNEL_DEPTH);
-            let pipe = Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone()).sharded(Shard { index: index as u32, count });
+        for (index, ((sources, tx), at)) in per_shard.into_iter().zip(txs).zip(announce).enumerate() {
+            let shard = Shard { index: index as u32, count: count as u32 };
+            let pipe = Pipeline::new(opts.limits.clone(), opts.cfg.server_ports.clone()).sharded(shard);
             std::thread::Builder::new()
                 .name(format!("mywire-shard-{index}"))
-                .spawn_scoped(scope, move || worker(sources, pipe, tx))
+                .spawn_scoped(scope, move || worker(sources, pipe, tx, at))
                 .map_err(|e| anyhow!("starting an analysis thread: {e}"))?;
-            rxs.push(rx);
         }
         // dropping the receivers (on return, also on error) stops the workers
         merge(rxs, Collector::new(opts.cfg.clone(), on_conn))

@@ -81,6 +81,12 @@ fn threads_flag_changes_nothing_but_speed() {
     assert_eq!(one, run("2", &files));
     assert_eq!(one, run("4", &files));
     assert_eq!(one, run("0", &files));
+    // stdin is read once and shared by the threads
+    let bytes = std::fs::read(capture("drops")).unwrap();
+    let stdin = |j: &str| {
+        mywire().args(["analyze", "-f", "json", "-j", j, "-"]).write_stdin(bytes.clone()).assert().success().get_output().stdout.clone()
+    };
+    assert_eq!(stdin("1"), stdin("3"));
 }
 
 #[test]

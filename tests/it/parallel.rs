@@ -5,7 +5,6 @@
 use crate::corpus::corpus_files;
 use crate::util::captures_dir;
 use mywire::app::{AnalyzeOptions, analyze_files};
-use mywire::capture::FileSource;
 
 /// The report (as JSON) and the stream of per-connection callbacks.
 fn single(files: &[String]) -> (String, Vec<String>) {
@@ -20,9 +19,8 @@ fn single(files: &[String]) -> (String, Vec<String>) {
 
 /// The same through `parallel::analyze` directly (never the single-thread fallback).
 fn sharded(files: &[String], threads: usize) -> (String, Vec<String>) {
-    let per_shard = (0..threads).map(|_| files.iter().map(|f| FileSource::open(f).expect("open")).collect()).collect();
     let mut stream = Vec::new();
-    let report = mywire::parallel::analyze(per_shard, &AnalyzeOptions::new(&[]), &mut |c, f| {
+    let report = mywire::parallel::analyze(files, threads, &AnalyzeOptions::new(&[]), &mut |c, f| {
         stream.push(format!("{}\n{}", serde_json::to_string(c)?, serde_json::to_string(f)?));
         Ok(())
     })
