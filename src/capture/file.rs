@@ -114,7 +114,18 @@ impl FileSource {
             Some([0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]) => "pcap",
             _ => return Err(CaptureError::NotACapture { path: path.into(), looks_like: describe(&head) }),
         };
-        let reader = pcap_parser::create_reader(READ_BUF, FillRead(inner)).map_err(|e| CaptureError::NotACapture {
+        // the parser wants the whole file header (pcap) or section header block (pcapng) in its first read
+        let header = if fmt == "pcapng" && head.len() >= 12 {
+            let len = if head[8..12] == [0x4d, 0x3c, 0x2b, 0x1a] {
+                <[u8; 4]>::try_from(&head[4..8]).map(u32::from_le_bytes)
+            } else {
+                <[u8; 4]>::try_from(&head[4..8]).map(u32::from_be_bytes)
+            };
+            len.map_or(MIN_FILL, |l| (l as usize).clamp(24, MIN_FILL))
+        } else {
+            24
+        };
+        let reader = pcap_parser::create_reader(READ_BUF, FillRead { inner, first: header }).map_err(|e| CaptureError::NotACapture {
             path: path.into(),
             looks_like: format!("{}; the {fmt} reader said: {e:?}", describe(&head)),
         })?;
@@ -557,20 +568,28 @@ impl Read for ThreadedRead {
     }
 }
 
-/// pcap-parser issues one `read()` per refill and expects a whole block from
-/// the first one; decoders, pipes and chained readers return short reads.
-/// This keeps reading until [`MIN_FILL`] bytes (or the buffer, or EOF).
-struct FillRead<R>(R);
+/// pcap-parser parses the file header from the result of its first `read()`,
+/// and our peeked header (a 24-byte cursor chained before the stream) or a
+/// decoder returns short reads: so the first read keeps reading until it has
+/// the whole header (`first` bytes). Later reads pass through whatever one read
+/// returns (a short read is then only an incomplete record to the parser), so
+/// a slow pipe (`tcpdump -U -w - | mywire analyze -`) is analysed as each
+/// packet arrives.
+struct FillRead<R> {
+    inner: R,
+    /// Bytes the next read must collect (the header), then 1.
+    first: usize,
+}
 
-/// Bytes a refill waits for before handing data to the parser (bounds latency on slow pipes).
+/// The most the first read waits for (a pcapng section header with long options).
 const MIN_FILL: usize = 64 << 10;
 
 impl<R: Read> Read for FillRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let want = buf.len().min(MIN_FILL);
+        let want = buf.len().min(std::mem::replace(&mut self.first, 1));
         let mut n = 0;
         while n < want {
-            match self.0.read(&mut buf[n..]) {
+            match self.inner.read(&mut buf[n..]) {
                 Ok(0) => break,
                 Ok(k) => n += k,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

@@ -68,6 +68,50 @@ fn ndjson_streams_findings_connections_then_summary() {
 }
 
 #[test]
+fn ndjson_streams_a_connection_before_the_input_ends() {
+    // basic.pcap, then its first frame again a minute later: the connection has
+    // ended and lingered, so its line must come out while stdin is still open
+    let bytes = std::fs::read(capture("basic")).unwrap();
+    assert_eq!(bytes[..4], [0xd4, 0xc3, 0xb2, 0xa1], "little-endian microsecond pcap");
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let (mut at, mut last_sec) = (24, 0);
+    while at + 16 <= bytes.len() {
+        last_sec = u32_at(&bytes, at);
+        at += 16 + u32_at(&bytes, at + 8) as usize;
+    }
+    let mut later = bytes[24..24 + 16 + u32_at(&bytes, 32) as usize].to_vec();
+    later[..4].copy_from_slice(&(last_sec + 60).to_le_bytes());
+    let bin = assert_cmd::cargo::cargo_bin("mywire");
+    let mut child = std::process::Command::new(bin)
+        .args(["analyze", "-f", "ndjson", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&bytes).unwrap();
+    stdin.write_all(&later).unwrap();
+    stdin.flush().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("a line while the input is still open");
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert!(v["type"] == "connection" || v["type"] == "finding", "{first}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let rest: Vec<String> = rx.iter().collect();
+    assert!(rest.last().is_some_and(|l| l.contains("\"summary\"")));
+}
+
+#[test]
 fn threads_flag_changes_nothing_but_speed() {
     // plain files are sharded over 2 or 4 threads; -j 0 picks one thread for files this small
     let run = |j: &str, files: &[String]| {
