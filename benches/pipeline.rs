@@ -1,10 +1,12 @@
 //! Whole pipeline on in-memory captures: read, decode, reassemble, frame,
 //! decode MySQL, session, analysis (reports are not formatted).
 //! `MYWIRE_BENCH_FILE=/tmp/bulk.pcap` adds a large capture (see captures/record --bulk).
+//! The `analyze_files` group reads files from the page cache as the CLI does,
+//! with one thread and with two (sharded flows), the report built in both.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mywire::analysis::Analyzer;
-use mywire::app::AnalyzeOptions;
+use mywire::app::{AnalyzeOptions, analyze_files};
 use mywire::capture::{FileSource, MergedSource};
 use mywire::pipeline::Pipeline;
 use std::hint::black_box;
@@ -55,5 +57,30 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn files(c: &mut Criterion) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut paths = vec![("drops (small OLTP)", format!("{root}/captures/drops.pcap"))];
+    if let Ok(p) = std::env::var("MYWIRE_BENCH_FILE") {
+        paths.push(("MYWIRE_BENCH_FILE", p));
+    }
+    let mut g = c.benchmark_group("analyze_files");
+    for (name, path) in paths {
+        let len = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{path}: {e}")).len();
+        g.throughput(Throughput::Bytes(len));
+        if len > 50 << 20 {
+            g.sample_size(10);
+        }
+        for threads in [1, 2] {
+            let mut opts = AnalyzeOptions::new(&[]);
+            opts.threads = threads;
+            let files = [path.clone()];
+            g.bench_function(format!("{name}, {threads} thread(s)"), |b| {
+                b.iter(|| black_box(analyze_files(&files, &opts, &mut |_, _| Ok(())).unwrap().connections.len()))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, files);
 criterion_main!(benches);

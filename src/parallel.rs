@@ -2,9 +2,9 @@
 //!
 //! Every worker reads each plain input file itself; stdin and compressed
 //! inputs are read (and decompressed) once by one thread that hands the same
-//! blocks to every worker ([`FileSource::open_shared`]). Each worker parses
-//! every frame's headers, and reassembles and decodes only the flows whose
-//! address-pair hash falls in its [`Shard`]. Workers send what happens to
+//! blocks to every worker ([`FileSource::open_shared`]). Each worker reads
+//! every frame's addresses and decodes, reassembles and analyses only the
+//! flows whose address-pair hash falls in its [`Shard`]. Workers send what happens to
 //! their flows (new flows, KILLs, finished connections), tagged with the index
 //! of the frame at which it happened; the calling thread merges the streams in
 //! frame order, numbers flows by their first frame exactly as one thread would,
@@ -246,10 +246,12 @@ fn merge(rxs: Vec<Receiver<Msg>>, mut out: Collector<'_>) -> Result<Report> {
     }
     let mut ends = ends.into_iter().map(|e| e.ok_or_else(|| anyhow!("an analysis thread ended without its totals")));
     let first = ends.next().ok_or_else(|| anyhow!("no analysis threads"))??;
-    let mut flows = first.flows.clone();
+    let (mut flows, mut decode) = (first.flows.clone(), first.decode.clone());
     for e in ends {
-        flows.add(&e?.flows);
+        let e = e?;
+        flows.add(&e.flows);
+        decode.add(&e.decode);
     }
-    // every worker decoded every frame: the first one's counters and input accounting stand for all
-    Ok(out.report(first.inputs, first.warnings, &first.decode, &flows, None))
+    // every worker read every frame: the first one's input accounting stands for all
+    Ok(out.report(first.inputs, first.warnings, &decode, &flows, None))
 }

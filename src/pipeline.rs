@@ -371,10 +371,32 @@ impl Pipeline {
         if frame.ts > self.now {
             self.now = frame.ts;
         }
-        if let Some(seg) = decode(frame, &mut self.decode)
-            && self.shard.is_none_or(|sh| Shard::of(seg.src, seg.dst, sh.count) == sh.index)
-        {
-            self.segment(frame.ts, &seg);
+        match self.shard {
+            None => {
+                if let Some(seg) = decode(frame, &mut self.decode) {
+                    self.segment(frame.ts, &seg);
+                }
+            }
+            // Sharded: each frame is decoded and counted once, by its flow's shard
+            // (the merger adds the counters up).
+            Some(sh) => match crate::decode::quick_addrs(frame) {
+                Some((a, b)) if Shard::of(a, b, sh.count) != sh.index => {}
+                Some(_) => {
+                    if let Some(seg) = decode(frame, &mut self.decode) {
+                        self.segment(frame.ts, &seg);
+                    }
+                }
+                None => {
+                    // an unusual frame may be anyone's: all decode it, the first shard counts it
+                    let mut scratch = DecodeStats::default();
+                    let stats = if sh.index == 0 { &mut self.decode } else { &mut scratch };
+                    if let Some(seg) = decode(frame, stats)
+                        && Shard::of(seg.src, seg.dst, sh.count) == sh.index
+                    {
+                        self.segment(frame.ts, &seg);
+                    }
+                }
+            },
         }
         self.frame_no += 1;
         if self.now.0.saturating_sub(self.last_sweep.0) >= SWEEP_NS {

@@ -63,6 +63,58 @@ pub struct DecodeStats {
     pub unsupported_link: u64,
 }
 
+impl DecodeStats {
+    /// Adds another shard's counters.
+    pub fn add(&mut self, o: &DecodeStats) {
+        self.frames += o.frames;
+        self.tcp_segments += o.tcp_segments;
+        self.not_tcp += o.not_tcp;
+        self.ip_fragments += o.ip_fragments;
+        self.malformed += o.malformed;
+        self.snaplen_truncated += o.snaplen_truncated;
+        self.unsupported_link += o.unsupported_link;
+    }
+}
+
+/// The TCP endpoints of the commonest frame shape (Ethernet without VLAN tag,
+/// IPv4 unfragmented or IPv6 without extension headers, TCP), read straight
+/// from fixed offsets; `None` for anything else. Whenever [`decode`] yields a
+/// segment for a frame this also answers, both give the same addresses, so a
+/// sharded pipeline can skip frames of other shards' flows without decoding them.
+pub fn quick_addrs(frame: &Frame<'_>) -> Option<(SocketAddr, SocketAddr)> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    if frame.link != LinkType::ETHERNET {
+        return None;
+    }
+    let d = frame.data;
+    let port = |at: usize| d.get(at..at + 2).map(|p| u16::from_be_bytes([p[0], p[1]]));
+    match d.get(12..15)? {
+        [0x08, 0x00, vhl] if vhl >> 4 == 4 => {
+            let ihl = usize::from(vhl & 0x0f) * 4;
+            let ip = d.get(14..34)?;
+            // TCP, neither a later fragment nor one with more to come
+            if ihl < 20 || ip[9] != 6 || u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 {
+                return None;
+            }
+            let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+            let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            let (sp, dp) = (port(14 + ihl)?, port(16 + ihl)?);
+            Some((SocketAddr::new(IpAddr::V4(src), sp), SocketAddr::new(IpAddr::V4(dst), dp)))
+        }
+        [0x86, 0xdd, v] if v >> 4 == 6 => {
+            let ip = d.get(14..54)?;
+            if ip[6] != 6 {
+                return None;
+            }
+            let addr = |b: &[u8]| <[u8; 16]>::try_from(b).ok().map(Ipv6Addr::from);
+            let (src, dst) = (addr(&ip[8..24])?, addr(&ip[24..40])?);
+            let (sp, dp) = (port(54)?, port(56)?);
+            Some((SocketAddr::new(IpAddr::V6(src), sp), SocketAddr::new(IpAddr::V6(dst), dp)))
+        }
+        _ => None,
+    }
+}
+
 /// Decodes one frame; `None` (with a counter bumped) when it carries no usable TCP.
 pub fn decode<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegment<'a>> {
     stats.frames += 1;
@@ -160,4 +212,49 @@ pub fn decode<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegme
         payload: data,
         missing,
     })
+}
+
+#[cfg(test)]
+mod quick_tests {
+    use super::*;
+    use crate::time::Timestamp;
+    use etherparse::PacketBuilder;
+
+    fn frame(data: &[u8]) -> Frame<'_> {
+        Frame { ts: Timestamp(0), link: LinkType::ETHERNET, orig_len: data.len() as u32, data }
+    }
+
+    #[test]
+    fn quick_addresses_match_decode_or_step_aside() {
+        let mut v4 = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, 0, 2], [10, 0, 0, 1], 64)
+            .tcp(40_000, 3306, 1, 512)
+            .write(&mut v4, b"\x01\x00\x00\x00\x0e")
+            .unwrap();
+        let mut v6 = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6]).ipv6([1; 16], [2; 16], 64).tcp(40_001, 3306, 1, 512).write(&mut v6, b"").unwrap();
+        let mut vlan = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .single_vlan(7.try_into().unwrap())
+            .ipv4([10, 0, 0, 2], [10, 0, 0, 1], 64)
+            .tcp(40_002, 3306, 1, 512)
+            .write(&mut vlan, b"")
+            .unwrap();
+        let mut stats = DecodeStats::default();
+        for pkt in [&v4, &v6] {
+            let seg = decode(&frame(pkt), &mut stats).unwrap();
+            assert_eq!(quick_addrs(&frame(pkt)), Some((seg.src, seg.dst)));
+        }
+        // shapes the fast path does not read: the full decoder decides
+        assert!(decode(&frame(&vlan), &mut stats).is_some());
+        assert_eq!(quick_addrs(&frame(&vlan)), None);
+        let mut frag = v4.clone();
+        frag[20] |= 0x20; // more fragments
+        assert_eq!(quick_addrs(&frame(&frag)), None);
+        assert_eq!(quick_addrs(&frame(&v4[..14 + 20 + 2])), None, "ports cut off");
+        let mut udp = v4.clone();
+        udp[23] = 17;
+        assert_eq!(quick_addrs(&frame(&udp)), None);
+    }
 }

@@ -65,3 +65,36 @@ fn sharded_equals_single_on_the_corpus() {
         check(&[f.to_string_lossy().into_owned()]);
     }
 }
+
+#[test]
+fn quick_addresses_agree_with_the_full_decoder_on_every_frame() {
+    use mywire::capture::{FileSource, MergedSource};
+    use mywire::decode::{DecodeStats, decode, quick_addrs};
+    let mut files: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(captures_dir()).unwrap().flatten() {
+        let p = e.path().to_string_lossy().into_owned();
+        if p.ends_with(".pcap") || p.ends_with(".pcap.zst") {
+            files.push(p);
+        }
+    }
+    let ours = files.len();
+    files.extend(corpus_files().into_iter().map(|p| p.to_string_lossy().into_owned()));
+    let (mut answered, mut frames) = (0u64, 0u64);
+    for (i, f) in files.iter().enumerate() {
+        let mut src = MergedSource::new(vec![FileSource::open(f).unwrap()]);
+        let mut stats = DecodeStats::default();
+        while let Some(frame) = src.next_frame() {
+            let quick = quick_addrs(&frame);
+            if i < ours {
+                frames += 1;
+                answered += u64::from(quick.is_some());
+            }
+            if let (Some(q), Some(seg)) = (quick, decode(&frame, &mut stats)) {
+                assert_eq!(q, (seg.src, seg.dst), "{f}: frame at {:?}", frame.ts);
+            }
+        }
+    }
+    // on our (Ethernet) captures the fast path must be the common path, or
+    // every shard decodes every frame
+    assert!(answered * 100 > frames * 95, "quick path answered {answered} of {frames} frames");
+}
