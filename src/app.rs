@@ -95,6 +95,7 @@ impl AnalyzeOptions {
                 slow_us: None,
                 commands: crate::analysis::CommandsMode::Capped,
                 max_commands: 200,
+                caps: crate::config::ReportCaps::default(),
             },
             limits: Limits::default(),
             threads: 1,
@@ -131,6 +132,8 @@ impl<'a> Collector<'a> {
         for fc in finished {
             let (ci, nf) = self.an.add(fc);
             (self.on_conn)(&self.an.conns[ci], &self.an.findings[self.an.findings.len() - nf..])?;
+            // streamed in full; the report keeps what its caps allow
+            self.an.trim_last(nf);
         }
         Ok(())
     }

@@ -45,6 +45,8 @@ pub struct AnalyzerConfig {
     pub commands: CommandsMode,
     /// Commands listed per connection when capped.
     pub max_commands: usize,
+    /// What the report keeps across connections.
+    pub caps: crate::config::ReportCaps,
 }
 
 /// Severity of a finding.
@@ -227,6 +229,54 @@ pub struct Analyzer {
     largest_accepted: u64,
     errors_by_code: BTreeMap<u16, (u64, String)>,
     slow_count: u64,
+    totals: Totals,
+    /// Kept findings by severity (info, warning, critical).
+    kept_by_severity: [u64; 3],
+    /// Approximate bytes of the command records listed so far.
+    command_bytes: usize,
+    not_listed: NotListed,
+}
+
+/// Counts over every connection, listed or not.
+#[derive(Clone, Debug, Default)]
+struct Totals {
+    connections: u64,
+    commands: u64,
+    errors: u64,
+}
+
+/// What the report's caps left out.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NotListed {
+    /// Connection records not kept.
+    pub connections: u64,
+    /// Command records dropped from kept connections.
+    pub commands: u64,
+    /// Findings not kept, in all.
+    pub findings: u64,
+    /// Findings not kept, by kind and severity.
+    #[serde(skip)]
+    by_kind: BTreeMap<(&'static str, Severity), u64>,
+    /// KILLs and variable observations not remembered.
+    pub observations: u64,
+}
+
+fn sev_idx(s: Severity) -> usize {
+    match s {
+        Severity::Info => 0,
+        Severity::Warning => 1,
+        Severity::Critical => 2,
+    }
+}
+
+/// Approximate heap bytes of a command record (what the report budget counts).
+fn command_cost(c: &CommandRecord) -> usize {
+    std::mem::size_of::<CommandRecord>()
+        + c.sql.as_ref().map_or(0, String::capacity)
+        + c.argument.as_ref().map_or(0, String::capacity)
+        + c.response.message.as_ref().map_or(0, String::capacity)
+        + c.response.state_changes.iter().map(|s| s.capacity() + 24).sum::<usize>()
+        + c.params.as_ref().map_or(0, |p| p.iter().map(|v| v.capacity() + 24).sum())
 }
 
 /// Bytes in binary units, e.g. `5.7 MiB`.
@@ -322,6 +372,10 @@ impl Analyzer {
             largest_accepted: 0,
             errors_by_code: BTreeMap::new(),
             slow_count: 0,
+            totals: Totals::default(),
+            kept_by_severity: [0; 3],
+            command_bytes: 0,
+            not_listed: NotListed::default(),
         }
     }
 
@@ -338,6 +392,10 @@ impl Analyzer {
     /// Learns one KILL as soon as it is seen, before the connection it ends finishes.
     pub fn learn_kill(&mut self, k: crate::pipeline::KillEvent) {
         if !self.kills.iter().any(|o| o.ts == k.ts && o.target == k.target && o.by_conn == k.by_conn) {
+            if self.kills.len() >= self.cfg.caps.max_observations {
+                self.not_listed.observations += 1;
+                return;
+            }
             self.kills.push(Kill { ts: k.ts, target: k.target, query_only: k.query_only, by_conn: k.by_conn });
         }
     }
@@ -354,11 +412,13 @@ impl Analyzer {
         let st = &fc.st;
         let id = fc.id;
         for &(ts, target, query_only) in &st.kills {
-            if !self.kills.iter().any(|k| k.ts == ts && k.target == target && k.by_conn == id) {
-                self.kills.push(Kill { ts, target, query_only, by_conn: id });
-            }
+            self.learn_kill(crate::pipeline::KillEvent { by_conn: id, ts, target, query_only });
         }
         for v in &st.vars {
+            if self.vars.len() >= self.cfg.caps.max_observations {
+                self.not_listed.observations += 1;
+                break;
+            }
             self.vars.push((id, v.clone()));
         }
         if let Some(v) = &st.identity.server_version
@@ -380,8 +440,12 @@ impl Analyzer {
                 e.0 += 1;
             }
         }
+        for (code, (n, msg)) in &st.omitted_errors {
+            self.errors_by_code.entry(*code).or_insert_with(|| (0, msg.clone())).0 += n;
+        }
         if let Some((code, _)) = st.end.last_error
             && st.commands.iter().all(|c| c.response.error_code != Some(code))
+            && !st.omitted_errors.contains_key(&code)
         {
             let e = self.errors_by_code.entry(code).or_insert((0, err_meaning(code).unwrap_or("").to_string()));
             e.0 += 1;
@@ -392,8 +456,62 @@ impl Analyzer {
         let close = self.classify(&fc);
         let rep = self.report_conn(&fc, close);
         self.detect(&fc, &rep);
+        self.totals.connections += 1;
+        self.totals.commands += rep.commands_total;
+        self.totals.errors += rep.errors;
+        for f in &self.findings[before..] {
+            self.kept_by_severity[sev_idx(f.severity)] += 1;
+        }
         self.conns.push(rep);
         (self.conns.len() - 1, self.findings.len() - before)
+    }
+
+    /// Applies [`crate::config::ReportCaps`] to the connection added last (with
+    /// its `nf` findings), once it has been streamed: findings over the cap go,
+    /// lowest severity first; the record goes if over the connection cap with no
+    /// finding kept; its commands go (flagged ones last) if over the byte budget.
+    pub fn trim_last(&mut self, nf: usize) {
+        let caps = self.cfg.caps;
+        let Some(id) = self.conns.last().map(|c| c.id) else { return };
+        let mut own = nf;
+        while self.findings.len() > caps.max_findings {
+            // the lowest severity kept; among those, the newest
+            let Some(low) = (0..3).find(|&i| self.kept_by_severity[i] > 0) else { break };
+            let Some(at) = self.findings.iter().rposition(|f| sev_idx(f.severity) == low) else { break };
+            let f = self.findings.remove(at);
+            self.kept_by_severity[low] -= 1;
+            self.not_listed.findings += 1;
+            *self.not_listed.by_kind.entry((f.kind, f.severity)).or_insert(0) += 1;
+            if at >= self.findings.len() + 1 - own {
+                own -= 1;
+            }
+        }
+        let has_finding = self.findings[self.findings.len() - own..].iter().any(|f| f.connection == Some(id));
+        if self.conns.len() > caps.max_connections && !has_finding {
+            self.conns.pop();
+            self.not_listed.connections += 1;
+            return;
+        }
+        let Some(rep) = self.conns.last_mut() else { return };
+        let cost: usize = rep.commands.iter().map(command_cost).sum();
+        if self.command_bytes + cost <= caps.max_command_bytes {
+            self.command_bytes += cost;
+            return;
+        }
+        let before = rep.commands.len();
+        rep.commands.retain(|c| {
+            c.response.error_code.is_some() || c.seq_anomalies > 0 || c.request_incomplete || c.request_bytes >= crate::session::BIG_PACKET
+        });
+        let mut cost: usize = rep.commands.iter().map(command_cost).sum();
+        if self.command_bytes + cost > caps.max_command_bytes {
+            rep.commands.clear();
+            cost = 0;
+        }
+        rep.commands.shrink_to_fit();
+        let dropped = (before - rep.commands.len()) as u64;
+        rep.commands_omitted += dropped;
+        self.not_listed.commands += dropped;
+        self.command_bytes += cost;
     }
 
     fn classify(&self, fc: &FinishedConn) -> CloseInfo {
@@ -930,10 +1048,11 @@ impl Analyzer {
         }
         self.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.ts.cmp(&b.ts)).then(a.connection.cmp(&b.connection)));
         let recs = self.recommendations(&lim);
-        let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();
+        let dropped = |s: Severity| self.not_listed.by_kind.iter().filter(|((_, sv), _)| *sv == s).map(|(_, n)| *n as usize).sum::<usize>();
+        let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count() + dropped(s);
         let (cr, wa, inf) = (count(Severity::Critical), count(Severity::Warning), count(Severity::Info));
         let verdict = self.verdict(cr, wa);
-        let errors: u64 = self.conns.iter().map(|c| c.errors).sum();
+        let errors = self.totals.errors;
         let by_code: Vec<Value> =
             self.errors_by_code.iter().map(|(c, (n, m))| json!({"code": c, "count": n, "message": sanitize(m)})).collect();
         Report {
@@ -946,8 +1065,9 @@ impl Analyzer {
                 "passwords_redacted": true,
             }),
             summary: json!({
-                "connections": self.conns.len(),
-                "commands": self.conns.iter().map(|c| c.commands_total).sum::<u64>(),
+                "connections": self.totals.connections,
+                "not_listed": self.not_listed,
+                "commands": self.totals.commands,
                 "errors": errors,
                 "errors_by_code": by_code,
                 "findings": {"critical": cr, "warning": wa, "info": inf},
@@ -963,17 +1083,18 @@ impl Analyzer {
 
     fn verdict(&self, cr: usize, wa: usize) -> String {
         if cr == 0 && wa == 0 {
-            return format!("OK: {} MySQL connection(s), no errors that cost a connection, no warnings.", self.conns.len());
+            return format!("OK: {} MySQL connection(s), no errors that cost a connection, no warnings.", self.totals.connections);
         }
         let mut parts = Vec::new();
-        let n = |k: &str| self.findings.iter().filter(|f| f.kind == k && f.severity == Severity::Critical).count();
+        let dropped = |k: &str| self.not_listed.by_kind.get(&(k, Severity::Critical)).map_or(0, |n| *n as usize);
+        let n = |k: &str| self.findings.iter().filter(|f| f.kind == k && f.severity == Severity::Critical).count() + dropped(k);
         if n("oversize_packet") > 0 {
             parts.push(format!("{} packet(s) over max_allowed_packet (ERR 1153) dropped connection(s)", n("oversize_packet")));
         }
         if n("seq_out_of_order") > 0 {
             parts.push(format!("{} connection(s) broke packet sequence ids", n("seq_out_of_order")));
         }
-        let drops = self.findings.iter().filter(|f| f.kind == "connection_drop" && f.severity == Severity::Critical).count();
+        let drops = n("connection_drop");
         if drops > 0 {
             parts.push(format!("{drops} client connection(s) lost"));
         }

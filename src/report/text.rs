@@ -65,6 +65,15 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         "  findings: {} critical, {} warning, {} info",
         s["findings"]["critical"], s["findings"]["warning"], s["findings"]["info"]
     )?;
+    let nl = &s["not_listed"];
+    let (nc, nf, ncmd) =
+        (nl["connections"].as_u64().unwrap_or(0), nl["findings"].as_u64().unwrap_or(0), nl["commands"].as_u64().unwrap_or(0));
+    if nc + nf + ncmd > 0 {
+        let text = format!(
+            "not listed below (report memory caps): {nc} connection(s) without findings, {nf} lower-severity finding(s), {ncmd} command record(s); --format ndjson streams every connection in full"
+        );
+        writeln!(w, "{}", wrap(&text, 2, 80))?;
+    }
     let lim = &r.settings["max_allowed_packet"];
     let lim_txt = match (lim["bytes"].as_u64(), lim["upper_bound"].as_u64(), lim["lower_bound"].as_u64()) {
         (Some(b), _, _) => format!("{} [{}]", size(b), lim["source"]["kind"].as_str().unwrap_or("unknown")),

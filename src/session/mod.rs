@@ -123,6 +123,10 @@ pub struct State {
     pub commands_total: u64,
     /// Commands not kept because of the cap.
     pub commands_omitted: u64,
+    /// Server errors of commands not kept, by code: count and first message.
+    pub omitted_errors: std::collections::BTreeMap<u16, (u64, String)>,
+    /// Flagged commands kept (see `Limits::max_flagged_per_conn`).
+    flagged_kept: usize,
     /// Errors answered by the server.
     pub errors: u64,
     /// Sequence-id anomalies (bounded).
@@ -202,6 +206,8 @@ impl State {
             commands: Vec::new(),
             commands_total: 0,
             commands_omitted: 0,
+            omitted_errors: std::collections::BTreeMap::new(),
+            flagged_kept: 0,
             errors: 0,
             seq_anomalies: Vec::new(),
             seq_anomalies_total: 0,
@@ -1019,10 +1025,18 @@ impl State {
             || ex.rec.seq_anomalies > 0
             || ex.rec.request_bytes >= BIG_PACKET
             || ex.rec.request_incomplete;
-        if self.commands.len() < self.limits.max_commands_per_conn || flagged {
+        let keep = self.commands.len() < self.limits.max_commands_per_conn
+            || (flagged && self.flagged_kept < self.limits.max_flagged_per_conn)
+            || ex.rec.response.error_code == Some(1153);
+        if keep {
+            self.flagged_kept += usize::from(flagged);
             self.commands.push(ex.rec);
         } else {
             self.commands_omitted += 1;
+            if let Some(code) = ex.rec.response.error_code {
+                let e = self.omitted_errors.entry(code).or_insert_with(|| (0, ex.rec.response.message.clone().unwrap_or_default()));
+                e.0 += 1;
+            }
         }
     }
 

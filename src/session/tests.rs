@@ -180,3 +180,28 @@ fn contains_ci_finds_keywords_in_any_case_and_position() {
     // needles without an underscore still work
     assert!(contains_ci(b"xx KiLl yy", b"kill"));
 }
+
+#[test]
+fn flagged_commands_past_their_cap_are_counted_by_error_code() {
+    let mut conv = conversation();
+    let quit = conv.pop().unwrap();
+    for _ in 0..9 {
+        conv.push((Dir::ToServer, pkt(0, b"\x03SELEC 1")));
+        conv.push((Dir::ToClient, pkt(1, td::ERR_1064)));
+    }
+    conv.push(quit);
+    let limits = Limits { max_commands_per_conn: 2, max_flagged_per_conn: 3, ..Limits::default() };
+    let mut s = Session::new(limits, false);
+    for (i, (d, bytes)) in conv.iter().enumerate() {
+        s.on_data(*d, Timestamp(i as i64 * 1000), bytes);
+    }
+    s.finish(false);
+    let st = s.st;
+    // the SELECT, then three errors (the flagged cap); the 7 other errors and the quit are counted
+    assert_eq!(st.commands_total, 12);
+    let kept: Vec<Option<u16>> = st.commands.iter().map(|c| c.response.error_code).collect();
+    assert_eq!(kept, vec![None, Some(1064), Some(1064), Some(1064)]);
+    assert_eq!(st.commands_omitted, 8);
+    assert_eq!(st.omitted_errors.get(&1064).map(|e| e.0), Some(7));
+    assert_eq!(st.errors, 10);
+}

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, several modules (ripgrep's layout).
 
+mod caps;
 mod captures;
 mod cli;
 mod corpus;
