@@ -535,6 +535,9 @@ impl Pipeline {
         let h = &flow.halves;
         if flow.closing_since.is_none() && (h[0].rst_seen || h[1].rst_seen || (h[0].fin_seen && h[1].fin_seen)) {
             flow.closing_since = Some(ts);
+            if let Some(s) = flow.session.as_mut() {
+                s.shrink();
+            }
         }
     }
 

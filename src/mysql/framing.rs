@@ -83,6 +83,12 @@ pub struct Framer {
 }
 
 impl Framer {
+    /// Returns spare buffer capacity to the allocator (a closed connection that
+    /// only lingers for late segments); the bytes of a packet in progress stay.
+    pub fn shrink(&mut self) {
+        self.acc.shrink_to_fit();
+    }
+
     /// A framer keeping at most `cap` payload bytes of one logical packet.
     pub fn new(cap: usize) -> Self {
         Framer {

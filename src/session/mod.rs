@@ -1099,6 +1099,20 @@ impl Session {
         }
     }
 
+    /// Returns spare capacity to the allocator once the connection has closed
+    /// and only lingers for late segments (nothing is discarded): thousands of
+    /// connections closing per second all linger at once.
+    pub fn shrink(&mut self) {
+        for f in &mut self.framers {
+            f.shrink();
+        }
+        self.inflated = Vec::new();
+        self.frames = Vec::new();
+        self.st.commands.shrink_to_fit();
+        self.st.stmts.shrink_to_fit();
+        self.st.pending.shrink_to_fit();
+    }
+
     fn adopt_client_partial(&mut self) {
         if !self.st.pending.is_empty() {
             return;
