@@ -115,6 +115,9 @@ pub struct FlowStats {
     pub evicted_idle: u64,
     /// Evicted because `Limits::max_flows` was reached.
     pub evicted_cap: u64,
+    /// Segments that arrived after a connection closed cleanly and was reported
+    /// (retransmissions, duplicate ACKs); counted, not attributed.
+    pub late_segments: u64,
 }
 
 impl FlowStats {
@@ -125,14 +128,20 @@ impl FlowStats {
         self.other_connections += o.other_connections;
         self.evicted_idle += o.evicted_idle;
         self.evicted_cap += o.evicted_cap;
+        self.late_segments += o.late_segments;
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Unknown(u32),
-    Mysql { server_side: usize },
+    Mysql {
+        server_side: usize,
+    },
     NotMysql,
+    /// Closed cleanly and already reported; kept only until the linger ends so
+    /// late duplicates do not start a phantom connection.
+    Reported,
 }
 
 struct Flow {
@@ -140,7 +149,8 @@ struct Flow {
     ends: [SocketAddr; 2],
     halves: [HalfStream; 2],
     kind: Kind,
-    session: Option<Session>,
+    /// Boxed: a flow without one (not MySQL, or a tombstone) stays small.
+    session: Option<Box<Session>>,
     start_ts: Timestamp,
     last_ts: Timestamp,
     closing_since: Option<Timestamp>,
@@ -259,7 +269,7 @@ fn looks_like_command(d: &[u8]) -> bool {
 
 struct Sink<'a> {
     kind: &'a mut Kind,
-    session: &'a mut Option<Session>,
+    session: &'a mut Option<Box<Session>>,
     halves_syn: [bool; 2],
     limits: &'a Limits,
     became_mysql: bool,
@@ -286,7 +296,7 @@ impl StreamSink for Sink<'_> {
                 let greeting = matches!(&ev, StreamEvent::Data(d) if looks_like_greeting(d) || looks_like_greeting_error(d));
                 let mid = !(self.halves_syn[0] && self.halves_syn[1] && greeting);
                 let _ = server_side;
-                *self.session = Some(Session::new(self.limits.clone(), mid));
+                *self.session = Some(Box::new(Session::new(self.limits.clone(), mid)));
                 self.became_mysql = true;
             }
         }
@@ -479,6 +489,10 @@ impl Pipeline {
         }
         let max_ooo = self.limits.max_ooo_bytes;
         let Some(flow) = self.slab[idx].as_mut() else { return };
+        if flow.kind == Kind::Reported {
+            self.flows.late_segments += 1;
+            return;
+        }
         flow.last_ts = ts;
         let side = if seg.src == flow.ends[0] { 0 } else { 1 };
         if seg.flags.syn {
@@ -503,7 +517,7 @@ impl Pipeline {
             && sink.session.is_none()
         {
             let mid = !(seg.flags.syn || syns[0]);
-            *sink.session = Some(Session::new(flow.limits.clone(), mid));
+            *sink.session = Some(Box::new(Session::new(flow.limits.clone(), mid)));
             sink.became_mysql = true;
         }
         if seg.flags.ack {
@@ -538,6 +552,14 @@ impl Pipeline {
             if let Some(s) = flow.session.as_mut() {
                 s.shrink();
             }
+        }
+        // Both FINs delivered and acknowledged, no RST: nothing new can come. Report
+        // the connection now rather than after the linger (a busy server closes
+        // thousands a second, and each would be held for 5 s); a small tombstone
+        // absorbs late duplicates until then.
+        let h = &flow.halves;
+        if h[0].fin_acked() && h[1].fin_acked() && !h[0].rst_seen && !h[1].rst_seen && matches!(flow.kind, Kind::Mysql { .. }) {
+            self.report_closed(idx);
         }
     }
 
@@ -587,12 +609,37 @@ impl Pipeline {
         }
     }
 
+    /// Reports a cleanly closed connection now and leaves a tombstone in its
+    /// slot until the linger ends.
+    fn report_closed(&mut self, idx: usize) {
+        let Some(flow) = self.slab[idx].as_ref() else { return };
+        let tomb = Flow {
+            id: flow.id,
+            ends: flow.ends,
+            halves: [HalfStream::default(), HalfStream::default()],
+            kind: Kind::Reported,
+            session: None,
+            start_ts: flow.start_ts,
+            last_ts: flow.last_ts,
+            closing_since: flow.closing_since,
+            kills_seen: 0,
+            hist: [0; 16],
+            hist_len: 0,
+            limits: flow.limits.clone(),
+        };
+        self.finish(idx, false);
+        if let Some(i) = self.free.pop() {
+            self.index.insert(Self::key(tomb.ends[0], tomb.ends[1]), i);
+            self.slab[i] = Some(tomb);
+        }
+    }
+
     fn finish(&mut self, idx: usize, evicted: bool) {
         let Some(mut flow) = self.slab[idx].take() else { return };
         self.free.push(idx);
         self.index.remove(&Self::key(flow.ends[0], flow.ends[1]));
         let Kind::Mysql { server_side } = flow.kind else {
-            if self.shard.is_some() {
+            if self.shard.is_some() && flow.kind != Kind::Reported {
                 self.retired.push(flow.id);
             }
             return;

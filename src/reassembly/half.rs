@@ -62,6 +62,12 @@ impl HalfStream {
         self.next as i64 + i64::from(seq.wrapping_sub(self.next_seq) as i32)
     }
 
+    /// True once this direction's FIN was delivered (every byte before it in
+    /// order) and the peer acknowledged it: nothing new can follow.
+    pub fn fin_acked(&self) -> bool {
+        self.fin_delivered && self.fin_at.is_some_and(|at| self.peer_acked > at)
+    }
+
     /// Stream offset of the next byte to deliver (bytes delivered plus gaps).
     pub fn offset(&self) -> u64 {
         self.next

@@ -193,3 +193,39 @@ fn garbage_and_hostile_lengths_never_panic() {
     std::fs::write(&path, &flip).unwrap();
     let _ = analyze(&[path.to_string_lossy().into_owned()]);
 }
+
+#[test]
+fn a_clean_close_is_reported_at_once_and_late_duplicates_are_only_counted() {
+    // basic.pcap ends with FIN, FIN, ACK: the connection is reported at the final
+    // ACK. Its last three frames again, one second later, are late duplicates:
+    // counted, never a second (phantom) connection, and the record is unchanged.
+    let mut p = load("basic");
+    let orig = analyze(&[capture("basic")]);
+    let n = p.recs.len();
+    for k in n - 3..n {
+        let mut r = p.recs[k].clone();
+        r.0 += 1;
+        p.recs.push(r);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let r = analyze(&[p.save(&dir, "late.pcap")]);
+    assert_eq!(r.connections.len(), 1);
+    assert_eq!(r.summary["capture"]["flows"]["late_segments"], 3);
+    let j = |c: &mywire::analysis::ConnReport| serde_json::to_value(c).unwrap();
+    assert_eq!(j(&r.connections[0]), j(&orig.connections[0]));
+    // and it is reported at the frame of the final ACK, before the late frames are read
+    let mut src = mywire::capture::MergedSource::new(vec![mywire::capture::FileSource::open(&p.save(&dir, "late2.pcap")).unwrap()]);
+    let reported = std::cell::Cell::new(None);
+    let pushed = std::cell::Cell::new(0usize);
+    let mut on_conn = |_: &mywire::analysis::ConnReport, _: &[mywire::analysis::Finding]| {
+        reported.set(Some(pushed.get()));
+        Ok(())
+    };
+    let opts = mywire::app::AnalyzeOptions::new(&[]);
+    let mut runner = mywire::app::Runner::new(&opts, &mut on_conn);
+    while let Some(f) = src.next_frame() {
+        pushed.set(pushed.get() + 1);
+        runner.push(&f).unwrap();
+    }
+    assert_eq!(reported.get(), Some(n), "reported at frame {:?} of {}", reported.get(), n + 3);
+}
