@@ -1,11 +1,13 @@
 #![no_main]
 //! The whole pipeline and analyser on arbitrary bytes read as a capture file;
 //! two sharded pipelines fed the same frames must between them end the same
-//! connections, with the same commands, as the single one.
+//! connections, with the same commands, as the single one; and the decoder's
+//! fixed-offset fast path answers what etherparse answers.
 use libfuzzer_sys::fuzz_target;
 use mywire::analysis::Analyzer;
 use mywire::app::AnalyzeOptions;
 use mywire::capture::{FileSource, MergedSource};
+use mywire::decode::{DecodeStats, decode_full, fast_ipv4_tcp};
 use mywire::pipeline::{FinishedConn, Pipeline, Shard};
 
 fn key(c: &FinishedConn) -> (String, String, i64, u64, usize) {
@@ -22,6 +24,13 @@ fuzz_target!(|data: &[u8]| {
     let mut an = Analyzer::new(opts.cfg.clone());
     let (mut single, mut split) = (Vec::new(), Vec::new());
     while let Some(f) = m.next_frame() {
+        if let Some(q) = fast_ipv4_tcp(&f) {
+            let full = decode_full(&f, &mut DecodeStats::default()).expect("etherparse decodes what the fast path does");
+            assert_eq!(
+                (q.src, q.dst, q.seq, q.ack, q.flags, q.window, q.payload, q.missing),
+                (full.src, full.dst, full.seq, full.ack, full.flags, full.window, full.payload, full.missing)
+            );
+        }
         p.push(&f);
         for s in &mut shards {
             s.push(&f);

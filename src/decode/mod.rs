@@ -132,8 +132,9 @@ pub fn decode<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegme
 /// read at fixed offsets, with exactly the result [`decode_full`] gives (a test
 /// compares them on every frame of our captures and the corpus). Anything else
 /// (`None`) goes to etherparse. The full decoder's slicing was about 8% of a
-/// one-thread analysis, most of it moving its large result structs.
-fn fast_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
+/// one-thread analysis, most of it moving its large result structs. Public for
+/// the differential fuzz target.
+pub fn fast_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
     if frame.link != LinkType::ETHERNET {
         return None;
     }
@@ -169,7 +170,7 @@ fn fast_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
 }
 
 /// The general decoder (etherparse), for every link type and shape.
-fn decode_full<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegment<'a>> {
+pub fn decode_full<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegment<'a>> {
     stats.frames += 1;
     let d = frame.data;
     let pkt = match frame.link {
