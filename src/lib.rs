@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! capture (pcap/pcapng files, stdin)      capture::
-//!   -> L2-L4 decode (etherparse)          decode::
+//!   -> L2-L4 decode (etherparse; fixed    decode::
+//!      offsets for Ethernet/IPv4/TCP)
 //!   -> TCP reassembly (gaps, FIN, RST)    reassembly::, pipeline::
 //!   -> MySQL framing + message decode     mysql::
 //!   -> per-connection session            session::
 //!   -> detectors + report model           analysis::
 //!   -> reporters (text, JSON, NDJSON)     report::, app::
 //! ```
+//!
+//! Offline analysis of a big capture spreads the flows over threads by
+//! address hash and merges their results in frame order (`parallel::`), so
+//! the output does not depend on the thread count.
 //!
 //! Packet time is the only clock below `app`, so results are deterministic.
 #![forbid(unsafe_code)]

@@ -1,5 +1,7 @@
 //! Link, network and transport decoding with `etherparse`, dispatched on the
-//! capture's link type (never guessed). Output is a borrowed [`TcpSegment`].
+//! capture's link type (never guessed), with a fixed-offset fast path for the
+//! commonest shape (Ethernet, IPv4, TCP) that gives the same result. Output is
+//! a borrowed [`TcpSegment`].
 //!
 //! Contract: never panics; frames that are not TCP over IPv4/IPv6 are counted
 //! in [`DecodeStats`] and skipped. A frame cut by the snaplen yields the bytes
