@@ -165,6 +165,11 @@ pub fn count_values_rows(sql: &[u8], total_len: u64) -> Option<ValuesRows> {
                 esc = true;
             } else if c == quote {
                 quote = 0;
+            } else {
+                // inside a literal (a BLOB's hex or escaped bytes, most of a big
+                // INSERT): jump to the next quote or backslash
+                i = memchr::memchr2(quote, b'\\', &sql[i..]).map_or(sql.len(), |k| i + k);
+                continue;
             }
         } else if matches!(c, b'\'' | b'"' | b'`') {
             quote = c;

@@ -205,3 +205,70 @@ fn flagged_commands_past_their_cap_are_counted_by_error_code() {
     assert_eq!(st.omitted_errors.get(&1064).map(|e| e.0), Some(7));
     assert_eq!(st.errors, 10);
 }
+
+/// The byte-at-a-time scan `count_values_rows` used before it skipped literals
+/// with memchr: the oracle for the fast one.
+fn values_rows_naive(sql: &[u8]) -> (Option<usize>, u64, usize, usize, u32) {
+    let (mut quote, mut esc, mut depth) = (0u8, false, 0u32);
+    let (mut values_at, mut first_row, mut last_end, mut rows) = (None, 0usize, 0usize, 0u64);
+    let mut i = 0;
+    while i < sql.len() {
+        let c = sql[i];
+        if quote != 0 {
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else if c == quote {
+                quote = 0;
+            }
+        } else if matches!(c, b'\'' | b'"' | b'`') {
+            quote = c;
+        } else if values_at.is_none() {
+            if (c == b'v' || c == b'V') && sql.get(i..i + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"values")) {
+                values_at = Some(i + 6);
+                i += 6;
+                continue;
+            }
+        } else if c == b'(' {
+            if depth == 0 && rows == 0 {
+                first_row = i;
+            }
+            depth += 1;
+        } else if c == b')' && depth > 0 {
+            depth -= 1;
+            if depth == 0 {
+                rows += 1;
+                last_end = i + 1;
+            }
+        }
+        i += 1;
+    }
+    (values_at, rows, first_row, last_end, depth)
+}
+
+proptest::proptest! {
+    #[test]
+    fn values_rows_fast_scan_matches_the_byte_scan(
+        parts in proptest::collection::vec(proptest::sample::select(vec![
+            "INSERT INTO t VALUES ", "values", "(", ")", ",", "'", "\"", "`", "\\", "\\'", "x", "X'00ff'", "'a)b('", " ",
+        ]), 0..60)
+    ) {
+        let sql = format!("insert into t (a) {}", parts.concat());
+        let total = sql.len() as u64 + 100;
+        let naive = values_rows_naive(sql.as_bytes());
+        let fast = count_values_rows(sql.as_bytes(), total);
+        // same rows and first row whenever the naive scan finds VALUES
+        match (naive.0, fast) {
+            (None, f) => proptest::prop_assert!(f.is_none()),
+            (Some(_), Some(v)) => {
+                proptest::prop_assert_eq!(v.rows_seen, naive.1);
+                if naive.1 > 0 {
+                    let per = (((naive.3 - naive.2) as f64 / naive.1 as f64).round() as u64).max(1);
+                    proptest::prop_assert_eq!(v.bytes_per_row, per);
+                }
+            }
+            (Some(_), None) => proptest::prop_assert!(naive.1 == 0 && naive.4 == 0),
+        }
+    }
+}
