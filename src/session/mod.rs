@@ -532,7 +532,7 @@ impl State {
         let mut rec = CommandRecord {
             index,
             ts: p.ts,
-            command: code.to_string(),
+            command: code.name().map_or_else(|| code.to_string(), str::to_owned), // no formatter for known names
             sql: None,
             sql_truncated: false,
             argument: None,
