@@ -55,8 +55,12 @@ fn sharded_equals_single_on_our_captures() {
     for f in &all {
         check(std::slice::from_ref(f));
     }
-    // several inputs merged by time, in every worker
+    // several inputs merged by time, in every worker; plain files read by each
+    // worker mixed with a compressed one read once and shared
     check(&all[..3]);
+    let zst: Vec<String> = all.iter().filter(|f| f.ends_with(".zst")).cloned().collect();
+    assert!(!zst.is_empty());
+    check(&[zst[0].clone(), all[0].clone(), all[1].clone()]);
 }
 
 #[test]
