@@ -115,9 +115,9 @@ impl Announce {
 /// (quietly) when the merger has gone away.
 fn worker(sources: Vec<FileSource>, mut pipe: Pipeline, tx: SyncSender<Msg>, at: Arc<Announce>) {
     let mut merged = MergedSource::new(sources);
-    let mut frame = 0u64;
     while let Some(f) = merged.next_frame() {
         pipe.push(&f);
+        let frame = pipe.frames() - 1;
         let msg = match take_batch(&mut pipe, frame) {
             Some(b) => Some(Msg::Batch(b)),
             None if frame + 1 - at.announced.load(Relaxed) >= PROGRESS_FRAMES => Some(Msg::Progress(frame)),
@@ -129,8 +129,7 @@ fn worker(sources: Vec<FileSource>, mut pipe: Pipeline, tx: SyncSender<Msg>, at:
             }
             at.announced.store(frame + 1, Relaxed);
         }
-        frame += 1;
-        at.handled.store(frame, Relaxed);
+        at.handled.store(frame + 1, Relaxed);
     }
     pipe.finish_all();
     if let Some(b) = take_batch(&mut pipe, END)

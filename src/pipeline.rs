@@ -7,7 +7,7 @@
 
 use crate::capture::Frame;
 use crate::config::Limits;
-use crate::decode::{DecodeStats, TcpSegment, decode};
+use crate::decode::{DecodeStats, TcpSegment, decode, decode_full, fast_ipv4_tcp, quick_addrs};
 use crate::reassembly::{HalfStream, StreamEvent, StreamSink};
 use crate::session::{Dir, Session, State};
 use crate::time::Timestamp;
@@ -366,6 +366,11 @@ impl Pipeline {
         }
     }
 
+    /// Frames pushed so far (in a sharded pipeline, also the id its next new flow gets).
+    pub fn frames(&self) -> u64 {
+        self.frame_no
+    }
+
     /// Makes this pipeline own only the flows of `shard` (see [`Shard`]); the
     /// flow-table cap is split evenly between the shards.
     pub fn sharded(mut self, shard: Shard) -> Self {
@@ -388,25 +393,36 @@ impl Pipeline {
                 }
             }
             // Sharded: each frame is decoded and counted once, by its flow's shard
-            // (the merger adds the counters up).
-            Some(sh) => match crate::decode::quick_addrs(frame) {
-                Some((a, b)) if Shard::of(a, b, sh.count) != sh.index => {}
-                Some(_) => {
-                    if let Some(seg) = decode(frame, &mut self.decode) {
+            // (the merger adds the counters up). The commonest shape is read once,
+            // by the fast decoder; others are first matched by address.
+            Some(sh) => {
+                let mine = |a, b| Shard::of(a, b, sh.count) == sh.index;
+                if let Some(seg) = fast_ipv4_tcp(frame) {
+                    if mine(seg.src, seg.dst) {
+                        self.decode.count_segment(&seg);
                         self.segment(frame.ts, &seg);
                     }
-                }
-                None => {
-                    // an unusual frame may be anyone's: all decode it, the first shard counts it
-                    let mut scratch = DecodeStats::default();
-                    let stats = if sh.index == 0 { &mut self.decode } else { &mut scratch };
-                    if let Some(seg) = decode(frame, stats)
-                        && Shard::of(seg.src, seg.dst, sh.count) == sh.index
-                    {
-                        self.segment(frame.ts, &seg);
+                } else {
+                    match quick_addrs(frame) {
+                        Some((a, b)) if !mine(a, b) => {}
+                        Some(_) => {
+                            if let Some(seg) = decode_full(frame, &mut self.decode) {
+                                self.segment(frame.ts, &seg);
+                            }
+                        }
+                        None => {
+                            // an unusual frame may be anyone's: all decode it, the first shard counts it
+                            let mut scratch = DecodeStats::default();
+                            let stats = if sh.index == 0 { &mut self.decode } else { &mut scratch };
+                            if let Some(seg) = decode_full(frame, stats)
+                                && mine(seg.src, seg.dst)
+                            {
+                                self.segment(frame.ts, &seg);
+                            }
+                        }
                     }
                 }
-            },
+            }
         }
         self.frame_no += 1;
         if self.now.0.saturating_sub(self.last_sweep.0) >= SWEEP_NS {
@@ -628,10 +644,11 @@ impl Pipeline {
             limits: flow.limits.clone(),
         };
         self.finish(idx, false);
-        if let Some(i) = self.free.pop() {
-            self.index.insert(Self::key(tomb.ends[0], tomb.ends[1]), i);
-            self.slab[i] = Some(tomb);
-        }
+        // the tombstone takes back the slot finish() just freed
+        let reclaimed = self.free.pop();
+        debug_assert_eq!(reclaimed, Some(idx));
+        self.index.insert(Self::key(tomb.ends[0], tomb.ends[1]), idx);
+        self.slab[idx] = Some(tomb);
     }
 
     fn finish(&mut self, idx: usize, evicted: bool) {

@@ -499,9 +499,7 @@ impl Analyzer {
             return;
         }
         let before = rep.commands.len();
-        rep.commands.retain(|c| {
-            c.response.error_code.is_some() || c.seq_anomalies > 0 || c.request_incomplete || c.request_bytes >= crate::session::BIG_PACKET
-        });
+        rep.commands.retain(CommandRecord::is_flagged);
         let mut cost: usize = rep.commands.iter().map(command_cost).sum();
         if self.command_bytes + cost > caps.max_command_bytes {
             rep.commands.clear();
@@ -650,10 +648,7 @@ impl Analyzer {
         let mut commands: Vec<CommandRecord> = Vec::new();
         let mut omitted = st.commands_omitted;
         for c in &st.commands {
-            let flagged = c.response.error_code.is_some()
-                || c.seq_anomalies > 0
-                || c.request_incomplete
-                || c.request_bytes >= crate::session::BIG_PACKET;
+            let flagged = c.is_flagged();
             let keep = match self.cfg.commands {
                 CommandsMode::All => true,
                 CommandsMode::Capped => flagged || commands.len() < self.cfg.max_commands,

@@ -320,6 +320,46 @@ impl ReadState {
     }
 }
 
+/// True for a file that can be read again from the start at no cost: a
+/// regular file (not stdin) that is not gzip or zstd compressed.
+pub fn plain_file(path: &str) -> bool {
+    let mut magic = [0u8; 4];
+    path != "-"
+        && std::fs::File::open(path)
+            .and_then(|mut h| {
+                let regular = h.metadata()?.is_file();
+                h.read_exact(&mut magic).map(|_| regular)
+            })
+            .unwrap_or(false)
+        && compression(&magic).is_none()
+}
+
+/// The compression a stream's first bytes announce (`+gzip`, `+zstd`), if any.
+fn compression(magic: &[u8]) -> Option<&'static str> {
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Some("+gzip")
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some("+zstd")
+    } else {
+        None
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read and the
+/// error that stopped it early, if any.
+fn fill(r: &mut dyn Read, buf: &mut [u8]) -> (usize, std::io::Result<()>) {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (n, Err(e)),
+        }
+    }
+    (n, Ok(()))
+}
+
 /// The file at `path`, or stdin for `-`.
 fn open_raw(path: &str) -> Result<Box<dyn Read + Send>, CaptureError> {
     if path == "-" {
@@ -346,12 +386,10 @@ fn grow_pipe() {
 fn decompressed(path: &str, raw: Box<dyn Read + Send>, threaded: bool) -> Result<(Box<dyn Read + Send>, &'static str), CaptureError> {
     let io = |source| CaptureError::Io { path: path.to_string(), source };
     let (magic, raw) = peek(raw, 4).map_err(io)?;
-    let (dec, comp): (Box<dyn Read + Send>, &str) = if magic.starts_with(&[0x1f, 0x8b]) {
-        (Box::new(flate2::read::MultiGzDecoder::new(raw)), "+gzip")
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        (Box::new(zstd::stream::read::Decoder::new(raw).map_err(io)?), "+zstd")
-    } else {
-        return Ok((raw, ""));
+    let (dec, comp): (Box<dyn Read + Send>, &str) = match compression(&magic) {
+        Some(c @ "+gzip") => (Box::new(flate2::read::MultiGzDecoder::new(raw)), c),
+        Some(c) => (Box::new(zstd::stream::read::Decoder::new(raw).map_err(io)?), c),
+        None => return Ok((raw, "")),
     };
     Ok((if threaded { Box::new(ThreadedRead::new(dec)) } else { dec }, comp))
 }
@@ -403,20 +441,7 @@ fn fanout(mut src: Box<dyn Read + Send>, hooks: Vec<WaitHook>) -> std::io::Resul
                 }
             };
             let Some(buf) = Arc::get_mut(&mut pool[idx]) else { continue };
-            let mut n = 0;
-            let res = loop {
-                match src.read(&mut buf[n..]) {
-                    Ok(0) => break Ok(()),
-                    Ok(k) => {
-                        n += k;
-                        if n == buf.len() {
-                            break Ok(());
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(e),
-                }
-            };
+            let (n, res) = fill(&mut *src, buf);
             let mut alive = 0;
             if n > 0 {
                 for tx in &txs {
@@ -512,20 +537,7 @@ impl ThreadedRead {
             loop {
                 let mut buf = spare.try_recv().unwrap_or_default();
                 buf.resize(CHUNK, 0);
-                let mut n = 0;
-                let res = loop {
-                    match inner.read(&mut buf[n..]) {
-                        Ok(0) => break Ok(()),
-                        Ok(k) => {
-                            n += k;
-                            if n == CHUNK {
-                                break Ok(());
-                            }
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
-                    }
-                };
+                let (n, res) = fill(&mut *inner, &mut buf);
                 buf.truncate(n);
                 let last = n < CHUNK || res.is_err();
                 if n > 0 && tx.send(Ok(buf)).is_err() {

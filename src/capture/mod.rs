@@ -9,20 +9,9 @@
 mod file;
 pub mod live;
 
-pub use file::{FileSource, InputInfo, WaitHook};
+pub use file::{FileSource, InputInfo, WaitHook, plain_file};
 
 use crate::time::Timestamp;
-
-/// True for a file that can be read again from the start at no cost: a
-/// regular file (not stdin) that is not gzip or zstd compressed.
-pub fn plain_file(path: &str) -> bool {
-    let mut magic = [0u8; 4];
-    path != "-"
-        && std::fs::metadata(path).is_ok_and(|m| m.is_file())
-        && std::fs::File::open(path).and_then(|mut h| std::io::Read::read_exact(&mut h, &mut magic)).is_ok()
-        && !magic.starts_with(&[0x1f, 0x8b])
-        && magic != [0x28, 0xb5, 0x2f, 0xfd]
-}
 use thiserror::Error;
 
 /// A link-layer type as written in the capture (LINKTYPE_* values).

@@ -66,6 +66,15 @@ pub struct DecodeStats {
 }
 
 impl DecodeStats {
+    /// Counts a frame that yielded `seg` (what [`decode`] counts for it).
+    pub fn count_segment(&mut self, seg: &TcpSegment<'_>) {
+        self.frames += 1;
+        self.tcp_segments += 1;
+        if seg.missing > 0 {
+            self.snaplen_truncated += 1;
+        }
+    }
+
     /// Adds another shard's counters.
     pub fn add(&mut self, o: &DecodeStats) {
         self.frames += o.frames;
@@ -120,11 +129,7 @@ pub fn quick_addrs(frame: &Frame<'_>) -> Option<(SocketAddr, SocketAddr)> {
 /// Decodes one frame; `None` (with a counter bumped) when it carries no usable TCP.
 pub fn decode<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegment<'a>> {
     if let Some(seg) = fast_ipv4_tcp(frame) {
-        stats.frames += 1;
-        stats.tcp_segments += 1;
-        if seg.missing > 0 {
-            stats.snaplen_truncated += 1;
-        }
+        stats.count_segment(&seg);
         return Some(seg);
     }
     decode_full(frame, stats)

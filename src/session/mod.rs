@@ -1021,10 +1021,7 @@ impl State {
         } else if ex.code.expects_no_response() {
             ex.rec.response.kind = "none";
         }
-        let flagged = ex.rec.response.error_code.is_some()
-            || ex.rec.seq_anomalies > 0
-            || ex.rec.request_bytes >= BIG_PACKET
-            || ex.rec.request_incomplete;
+        let flagged = ex.rec.is_flagged();
         let keep = self.commands.len() < self.limits.max_commands_per_conn
             || (flagged && self.flagged_kept < self.limits.max_flagged_per_conn)
             || ex.rec.response.error_code == Some(1153);

@@ -133,6 +133,17 @@ pub struct CommandRecord {
     pub values_rows: Option<ValuesRows>,
 }
 
+impl CommandRecord {
+    /// Worth keeping past the caps: the server answered an error, sequence ids
+    /// broke, or the request was big or cut off.
+    pub fn is_flagged(&self) -> bool {
+        self.response.error_code.is_some()
+            || self.seq_anomalies > 0
+            || self.request_incomplete
+            || self.request_bytes >= crate::session::BIG_PACKET
+    }
+}
+
 /// Rows of a multi-row INSERT/REPLACE, for batching advice.
 #[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct ValuesRows {
