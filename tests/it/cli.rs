@@ -69,8 +69,8 @@ fn ndjson_streams_findings_connections_then_summary() {
 
 #[test]
 fn ndjson_streams_a_connection_before_the_input_ends() {
-    // basic.pcap, then its first frame again a minute later: the connection has
-    // ended and lingered, so its line must come out while stdin is still open
+    // basic.pcap (ends with a clean close), then its first frame again a minute
+    // later: the connection's line must come out while stdin is still open
     let bytes = std::fs::read(capture("basic")).unwrap();
     assert_eq!(bytes[..4], [0xd4, 0xc3, 0xb2, 0xa1], "little-endian microsecond pcap");
     let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
