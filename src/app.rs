@@ -190,7 +190,6 @@ impl<'a> Runner<'a> {
     pub fn snapshot(&self, inputs: Vec<crate::capture::InputInfo>, live: Option<serde_json::Value>) -> crate::analysis::Report {
         let mut an = self.out.an.clone();
         let open = self.pipe.open_conns(2000);
-        an.learn_live(&open.iter().map(|f| (f.id, &f.st)).collect::<Vec<_>>());
         for fc in open {
             an.add(fc);
         }

@@ -379,25 +379,13 @@ impl Analyzer {
         }
     }
 
-    /// Pre-registers what connections still open have revealed (KILLs and
-    /// variables), so a connection ending now can be linked to them.
-    pub fn learn_live(&mut self, live: &[(u64, &crate::session::State)]) {
-        for (id, st) in live {
-            for &(ts, target, query_only) in &st.kills {
-                self.learn_kill(crate::pipeline::KillEvent { by_conn: *id, ts, target, query_only });
-            }
-        }
-    }
-
     /// Learns one KILL as soon as it is seen, before the connection it ends finishes.
     pub fn learn_kill(&mut self, k: crate::pipeline::KillEvent) {
-        if !self.kills.iter().any(|o| o.ts == k.ts && o.target == k.target && o.by_conn == k.by_conn) {
-            if self.kills.len() >= self.cfg.caps.max_observations {
-                self.not_listed.observations += 1;
-                return;
-            }
-            self.kills.push(Kill { ts: k.ts, target: k.target, query_only: k.query_only, by_conn: k.by_conn });
+        if self.kills.len() >= self.cfg.caps.max_observations {
+            self.not_listed.observations += 1;
+            return;
         }
+        self.kills.push(Kill { ts: k.ts, target: k.target, query_only: k.query_only, by_conn: k.by_conn });
     }
 
     /// The effective max_allowed_packet with its source, given what is known now.
@@ -411,9 +399,6 @@ impl Analyzer {
         let before = self.findings.len();
         let st = &fc.st;
         let id = fc.id;
-        for &(ts, target, query_only) in &st.kills {
-            self.learn_kill(crate::pipeline::KillEvent { by_conn: id, ts, target, query_only });
-        }
         for v in &st.vars {
             if self.vars.len() >= self.cfg.caps.max_observations {
                 self.not_listed.observations += 1;
