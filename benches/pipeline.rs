@@ -6,8 +6,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mywire::analysis::Analyzer;
-use mywire::app::{AnalyzeOptions, analyze_files};
 use mywire::capture::{FileSource, MergedSource};
+use mywire::config::AnalyzeOptions;
+use mywire::engine::analyze_files;
 use mywire::pipeline::Pipeline;
 use std::hint::black_box;
 
@@ -19,12 +20,12 @@ fn run(bytes: &'static [u8]) -> usize {
     let mut an = Analyzer::new(opts.cfg.clone());
     while let Some(f) = merged.next_frame() {
         pipe.push(&f);
-        for c in std::mem::take(&mut pipe.finished) {
+        for c in pipe.take_events().finished {
             an.add(c);
         }
     }
     pipe.finish_all();
-    for c in std::mem::take(&mut pipe.finished) {
+    for c in pipe.take_events().finished {
         an.add(c);
     }
     an.conns.len() + an.findings.len()

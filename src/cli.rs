@@ -1,7 +1,13 @@
-//! Command-line interface (clap derive).
+//! The command line: arguments (clap derive) and the dispatch to the engine
+//! and the reporters ([`run`]).
 
-use crate::analysis::{CommandsMode, Severity};
+use crate::config::{AnalyzeOptions, CommandsMode};
+use crate::engine::{self, LiveLimit, Runner};
+use crate::model::Severity;
+use crate::report::model::{ConnReport, Finding};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{BufWriter, Write};
 
 /// mywire: watch MySQL traffic on the wire and explain what went wrong.
 #[derive(Debug, Parser)]
@@ -36,16 +42,7 @@ pub struct PdusArgs {
     pub ports: Vec<u16>,
 }
 
-/// Output formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Postmortem for people.
-    Text,
-    /// One JSON document.
-    Json,
-    /// One JSON object per line, as things happen.
-    Ndjson,
-}
+pub use crate::report::Format;
 
 /// Options shared by every analysis.
 #[derive(Debug, Args, Clone)]
@@ -180,6 +177,110 @@ pub struct TuiArgs {
     /// Analysis options.
     #[command(flatten)]
     pub opts: AnalysisOpts,
+}
+
+impl AnalysisOpts {
+    /// The analysis options these arguments ask for.
+    pub fn options(&self) -> AnalyzeOptions {
+        let mut opts = AnalyzeOptions::new(&self.ports);
+        opts.cfg.max_allowed_packet = self.max_allowed_packet;
+        opts.cfg.redact_literals = self.redact_literals;
+        opts.cfg.slow_us = self.slow.map(|ms| (ms * 1000.0) as u64);
+        opts.cfg.commands = self.commands;
+        opts.cfg.max_commands = self.max_commands;
+        opts
+    }
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Analyze(a) => analyze(a),
+        Command::Live(a) => live(a),
+        Command::Tui(a) => {
+            if a.files.is_empty() {
+                bail!("mywire tui needs capture files (for live traffic: mywire live)");
+            }
+            crate::report::tui::run::run_files(a.files, a.opts.options())
+        }
+        Command::Pdus(a) => {
+            let conns = engine::trace_pdus(&a.files, &a.ports)?;
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            crate::report::pdus::write(&conns, &mut out)?;
+            Ok(0)
+        }
+    }
+}
+
+fn open_output(path: &Option<String>) -> Result<BufWriter<Box<dyn Write>>> {
+    let out: Box<dyn Write> = match path {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    Ok(BufWriter::new(out))
+}
+
+fn analyze(a: AnalyzeArgs) -> Result<u8> {
+    let mut opts = a.opts.options();
+    opts.threads = if a.threads == 0 { crate::parallel::auto_threads(&a.files) } else { a.threads.min(64) };
+    let mut out = open_output(&a.output)?;
+    let ndjson = a.format == Format::Ndjson;
+    let report = {
+        let mut on_conn = |c: &ConnReport, f: &[Finding]| if ndjson { crate::report::json::write_conn(&mut out, c, f) } else { Ok(()) };
+        engine::analyze_files(&a.files, &opts, &mut on_conn)?
+    };
+    crate::report::write(&report, a.format, &mut out, a.fail_on)
+}
+
+fn live(a: LiveArgs) -> Result<u8> {
+    use crate::capture::live::{LiveOptions, LiveSource, drop_privileges};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tui = match a.format {
+        Some(f) => f == LiveFormat::Tui,
+        None => std::io::IsTerminal::is_terminal(&std::io::stdout()) && a.output.is_none(),
+    };
+    let format = match a.format {
+        Some(LiveFormat::Json) => Format::Json,
+        Some(LiveFormat::Ndjson) => Format::Ndjson,
+        _ => Format::Text,
+    };
+    let opts = a.opts.options();
+    let bpf =
+        a.bpf.clone().unwrap_or_else(|| opts.cfg.server_ports.iter().map(|p| format!("tcp port {p}")).collect::<Vec<_>>().join(" or "));
+    let lo = LiveOptions {
+        iface: a.iface.clone(),
+        bpf: bpf.clone(),
+        snaplen: a.snaplen,
+        buffer_size: i32::try_from(a.buffer_size).unwrap_or(i32::MAX),
+        timeout_ms: 100,
+    };
+    let limit = LiveLimit { duration: a.duration, count: a.count };
+    let mut src = LiveSource::open(&lo, a.write.as_deref())?;
+    // the report file is created before privileges are dropped
+    let mut out = open_output(&a.output)?;
+    if !a.no_drop {
+        drop_privileges(&a.user).map_err(|e| anyhow::anyhow!("dropping privileges: {e}"))?;
+    }
+    if tui {
+        // after the UI closes, the postmortem of what was captured
+        let report = crate::report::tui::run::run_live(src, opts, bpf, limit)?;
+        return crate::report::write(&report, format, &mut out, a.fail_on);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).context("installing the Ctrl-C / SIGTERM handler")?;
+    }
+    eprintln!("mywire: capturing on {} with filter \"{bpf}\"; Ctrl-C stops and writes the report", src.iface);
+    let ndjson = format == Format::Ndjson;
+    let report = {
+        let mut on_conn = |c: &ConnReport, f: &[Finding]| if ndjson { crate::report::json::write_conn(&mut out, c, f) } else { Ok(()) };
+        let mut runner = Runner::new(&opts, &mut on_conn);
+        let r = engine::capture_live(&mut src, &mut runner, &bpf, limit, &|| stop.load(Ordering::SeqCst), None)?;
+        runner.finish(vec![r.input], r.warnings, Some(r.live))?
+    };
+    crate::report::write(&report, format, &mut out, a.fail_on)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! Every cap in one place (STYLE.md §3.4). Each limit, when hit, increments a
-//! counter that reaches the report, so nothing is dropped silently.
+//! Every cap and option of a run in one place (STYLE.md §3.4): the memory and
+//! work limits ([`Limits`], [`ReportCaps`], and the fixed bounds below), and the
+//! analyser's settings ([`AnalyzerConfig`], [`AnalyzeOptions`]). Each limit, when
+//! hit, increments a counter that reaches the report, so nothing is dropped silently.
 
 /// Memory and work limits for one analysis run. Defaults are documented per field.
 #[derive(Clone, Debug)]
@@ -74,4 +76,120 @@ impl Default for ReportCaps {
     fn default() -> Self {
         ReportCaps { max_connections: 2_000, max_command_bytes: 8 << 20, max_findings: 2_000, max_observations: 10_000 }
     }
+}
+
+/// How many commands per connection the report lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CommandsMode {
+    /// Every command (still bounded by the session's cap).
+    All,
+    /// Up to the per-connection cap; flagged ones always.
+    Capped,
+    /// Only commands with an error or a finding.
+    Flagged,
+    /// None.
+    None,
+}
+
+/// Analyser settings from the command line.
+#[derive(Clone, Debug)]
+pub struct AnalyzerConfig {
+    /// `--max-allowed-packet`.
+    pub max_allowed_packet: Option<u64>,
+    /// MySQL server ports.
+    pub server_ports: Vec<u16>,
+    /// Mask every literal (`--redact-literals`).
+    pub redact_literals: bool,
+    /// Report commands slower than this (`--slow`), in microseconds.
+    pub slow_us: Option<u64>,
+    /// Which commands to list.
+    pub commands: CommandsMode,
+    /// Commands listed per connection when capped.
+    pub max_commands: usize,
+    /// What the report keeps across connections.
+    pub caps: ReportCaps,
+}
+
+/// Options for one analysis, independent of the CLI.
+#[derive(Clone, Debug)]
+pub struct AnalyzeOptions {
+    /// Analyser settings.
+    pub cfg: AnalyzerConfig,
+    /// Memory limits.
+    pub limits: Limits,
+    /// Threads for offline analysis (1 = this thread only).
+    pub threads: usize,
+}
+
+impl AnalyzeOptions {
+    /// Defaults: port 3306 plus `extra_ports`, every limit at its default.
+    pub fn new(extra_ports: &[u16]) -> Self {
+        let mut ports = vec![3306];
+        for p in extra_ports {
+            if !ports.contains(p) {
+                ports.push(*p);
+            }
+        }
+        AnalyzeOptions {
+            cfg: AnalyzerConfig {
+                max_allowed_packet: None,
+                server_ports: ports,
+                redact_literals: false,
+                slow_us: None,
+                commands: CommandsMode::Capped,
+                max_commands: 200,
+                caps: ReportCaps::default(),
+            },
+            limits: Limits::default(),
+            threads: 1,
+        }
+    }
+}
+
+/// Logical packets at or above this size are remembered per connection for
+/// the oversize detectors, and a command this big is always listed.
+pub const BIG_PACKET: u64 = 256 * 1024;
+
+/// Fixed per-connection bounds of the session (the sizes of small tables that
+/// need no tuning). Each is named here so every bound of the tool is in this file.
+pub mod session {
+    /// Large packets remembered per connection (the largest are kept).
+    pub const MAX_BIG_PACKETS: usize = 32;
+    /// Commands sent but not yet answered (pipelining); past it the oldest is
+    /// finished as unanswered, with a `cap` event.
+    pub const MAX_PENDING: usize = 256;
+    /// Connection attributes kept from the handshake.
+    pub const MAX_ATTRS: usize = 16;
+    /// Decoded COM_STMT_EXECUTE parameters kept per command.
+    pub const MAX_PARAMS: usize = 64;
+    /// Parameters of one statement that may have COM_STMT_SEND_LONG_DATA pending.
+    pub const MAX_LONG_DATA_PARAMS: usize = 256;
+    /// Session-state changes kept per OK packet.
+    pub const MAX_STATE_CHANGES: usize = 16;
+    /// Column names and rows read from a result set that may hold server variables.
+    pub const MAX_VAR_COLUMNS: usize = 8;
+    /// Rows read from such a result set.
+    pub const MAX_VAR_ROWS: usize = 8;
+    /// Characters of SQL kept in a PDU trace line.
+    pub const TRACE_QUERY_CHARS: usize = 200;
+}
+
+/// Bounds of the flow table and TCP bookkeeping.
+pub mod flow {
+    /// After both FINs or a RST, late segments are still attributed for this long (packet time).
+    pub const LINGER_NS: i64 = 5_000_000_000;
+    /// How often (packet time) closed and idle flows are swept.
+    pub const SWEEP_NS: i64 = 1_000_000_000;
+    /// Data events of a flow on an unknown port inspected before deciding it is not MySQL.
+    pub const PROBE_EVENTS: u32 = 4;
+    /// Distinct Zeek-style history letters kept per connection.
+    pub const HISTORY_LETTERS: usize = 16;
+}
+
+/// Bounds of the analyser beyond [`ReportCaps`].
+pub mod analysis {
+    /// `slow_command` findings made over the whole run (`--slow`).
+    pub const MAX_SLOW_FINDINGS: u64 = 100;
+    /// Open connections included in a live snapshot.
+    pub const MAX_SNAPSHOT_CONNS: usize = 2000;
 }

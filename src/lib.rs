@@ -1,36 +1,42 @@
 //! mywire: watches MySQL traffic on the wire and explains what went wrong.
 //!
 //! ```text
-//! capture (pcap/pcapng files, stdin)      capture::
-//!   -> L2-L4 decode (etherparse; fixed    decode::
-//!      offsets for Ethernet/IPv4/TCP)
-//!   -> TCP reassembly (gaps, FIN, RST)    reassembly::, pipeline::
-//!   -> MySQL framing + message decode     mysql::
-//!   -> per-connection session            session::
-//!   -> detectors + report model           analysis::
-//!   -> reporters (text, JSON, NDJSON)     report::, app::
+//! capture (pcap/pcapng files, stdin, live)   capture::
+//!   -> L2-L4 decode (one entry, with a      decode::
+//!      fixed-offset fast path)
+//!   -> flow table (idle-ordered eviction)    flow::, pipeline::
+//!   -> TCP reassembly (gaps, FIN, RST)       reassembly::
+//!   -> MySQL framing + message decode        mysql::
+//!   -> per-connection session                session::    (SQL scans: sql::)
+//!   -> detectors + report model              analysis::   (shared types: model::)
+//!   -> reporters (text, JSON, NDJSON, TUI)   report::
 //! ```
 //!
-//! Offline analysis of a big capture spreads the flows over threads by
-//! address hash and merges their results in frame order (`parallel::`), so
-//! the output does not depend on the thread count.
+//! `engine::` runs the stages on one thread, `parallel::` on several (flows
+//! spread by address hash, merged in frame order, so the output does not
+//! depend on the thread count); `cli::` parses the command line and
+//! dispatches; `config::` holds every cap and option. ARCHITECTURE.md says
+//! where each kind of change goes.
 //!
-//! Packet time is the only clock below `app`, so results are deterministic.
+//! Packet time is the only clock below `engine`, so results are deterministic.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod analysis;
-pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod engine;
+pub mod flow;
+pub mod model;
 pub mod mysql;
 pub mod parallel;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
 pub mod session;
+pub mod sql;
 pub mod time;
 
 /// True when an error chain ends in a broken pipe (`mywire ... | head`).

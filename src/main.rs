@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = mywire::cli::Cli::parse();
-    match mywire::app::run(cli) {
+    match mywire::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             if mywire::is_broken_pipe(&err) {

@@ -24,11 +24,13 @@
 //! far as any worker holding the blocks it waits for (those are behind it), so
 //! the merger can always serve the worker that is behind.
 
-use crate::analysis::Report;
-use crate::app::{AnalyzeOptions, Collector, OnConn};
+use crate::analysis::{Collector, OnConn};
 use crate::capture::{FileSource, InputInfo, MergedSource, WaitHook};
+use crate::config::AnalyzeOptions;
 use crate::decode::DecodeStats;
-use crate::pipeline::{FinishedConn, FlowStats, KillEvent, Pipeline, Shard};
+use crate::flow::FlowStats;
+use crate::pipeline::{Events, Pipeline, Shard};
+use crate::report::model::Report;
 use anyhow::{Result, anyhow};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -46,10 +48,7 @@ const END: u64 = u64::MAX - 1;
 /// What happened to one worker's flows at one frame.
 struct Batch {
     frame: u64,
-    new_flows: Vec<u64>,
-    retired: Vec<u64>,
-    kills: Vec<KillEvent>,
-    finished: Vec<FinishedConn>,
+    events: Events,
 }
 
 /// A worker's totals, sent last.
@@ -78,16 +77,7 @@ impl Msg {
 }
 
 fn take_batch(pipe: &mut Pipeline, frame: u64) -> Option<Batch> {
-    if pipe.new_flows.is_empty() && pipe.retired.is_empty() && pipe.kills.is_empty() && pipe.finished.is_empty() {
-        return None;
-    }
-    Some(Batch {
-        frame,
-        new_flows: std::mem::take(&mut pipe.new_flows),
-        retired: std::mem::take(&mut pipe.retired),
-        kills: std::mem::take(&mut pipe.kills),
-        finished: std::mem::take(&mut pipe.finished),
-    })
+    pipe.has_events().then(|| Batch { frame, events: pipe.take_events() })
 }
 
 /// How far a worker got, shared with the wait hook of its readers (which run
@@ -137,7 +127,12 @@ fn worker(sources: Vec<FileSource>, mut pipe: Pipeline, tx: SyncSender<Msg>, at:
     {
         return;
     }
-    let end = ShardEnd { decode: pipe.decode.clone(), flows: pipe.flows.clone(), inputs: merged.inputs(), warnings: merged.warnings() };
+    let end = ShardEnd {
+        decode: pipe.decode_stats().clone(),
+        flows: pipe.flow_stats().clone(),
+        inputs: merged.inputs(),
+        warnings: merged.warnings(),
+    };
     let _ = tx.send(Msg::Done(Box::new(end)));
 }
 
@@ -217,10 +212,10 @@ fn merge(rxs: Vec<Receiver<Msg>>, mut out: Collector<'_>) -> Result<Report> {
             }
             // every head at this frame is consumed; progress marks carry nothing else
             if let Some(Msg::Batch(b)) = h.take() {
-                new_flows.extend(b.new_flows);
-                retired.extend(b.retired);
-                kills.extend(b.kills);
-                finished.extend(b.finished);
+                new_flows.extend(b.events.new_flows);
+                retired.extend(b.events.retired);
+                kills.extend(b.events.kills);
+                finished.extend(b.events.finished);
             }
         }
         // frame indices are unique across workers: this is the order of first frames
@@ -253,4 +248,22 @@ fn merge(rxs: Vec<Receiver<Msg>>, mut out: Collector<'_>) -> Result<Report> {
     }
     // every worker read every frame: the first one's input accounting stands for all
     Ok(out.report(first.inputs, first.warnings, &decode, &flows, None))
+}
+
+/// Threads worth using on `files`: one per core (at most 8) when they are
+/// uncompressed files of 64 MiB or more in all, else one (decompression or a
+/// pipe, not the analysis, is then what limits the speed).
+pub fn auto_threads(files: &[String]) -> usize {
+    const MIN_BYTES: u64 = 64 << 20;
+    let mut total = 0;
+    for f in files {
+        if !crate::capture::plain_file(f) {
+            return 1;
+        }
+        total += std::fs::metadata(f).map_or(0, |m| m.len());
+    }
+    if total < MIN_BYTES {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }

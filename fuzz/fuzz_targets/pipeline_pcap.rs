@@ -5,13 +5,15 @@
 //! fixed-offset fast path answers what etherparse answers.
 use libfuzzer_sys::fuzz_target;
 use mywire::analysis::Analyzer;
-use mywire::app::AnalyzeOptions;
+use mywire::config::AnalyzeOptions;
 use mywire::capture::{FileSource, MergedSource};
-use mywire::decode::{DecodeStats, decode_full, fast_ipv4_tcp};
-use mywire::pipeline::{FinishedConn, Pipeline, Shard};
+use mywire::decode::fast_path_agrees;
+use mywire::model::FinishedConn;
+use mywire::pipeline::{Pipeline, Shard};
+use mywire::report::model::CaptureSummary;
 
 fn key(c: &FinishedConn) -> (String, String, i64, u64, usize) {
-    (c.client.to_string(), c.server.to_string(), c.start_ts.0, c.st.commands_total, c.st.commands.len())
+    (c.client.to_string(), c.server.to_string(), c.start_ts.0, c.summary.commands_total, c.summary.commands.len())
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -24,30 +26,29 @@ fuzz_target!(|data: &[u8]| {
     let mut an = Analyzer::new(opts.cfg.clone());
     let (mut single, mut split) = (Vec::new(), Vec::new());
     while let Some(f) = m.next_frame() {
-        if let Some(q) = fast_ipv4_tcp(&f) {
-            let full = decode_full(&f, &mut DecodeStats::default()).expect("etherparse decodes what the fast path does");
-            assert_eq!(
-                (q.src, q.dst, q.seq, q.ack, q.flags, q.window, q.payload, q.missing),
-                (full.src, full.dst, full.seq, full.ack, full.flags, full.window, full.payload, full.missing)
-            );
-        }
+        assert!(fast_path_agrees(&f), "the fast path and etherparse disagree");
         p.push(&f);
         for s in &mut shards {
             s.push(&f);
         }
     }
     p.finish_all();
+    let mut finished = Vec::new();
     for s in &mut shards {
         s.finish_all();
-        split.extend(s.finished.iter().map(key));
+        split.extend(s.take_events().finished.iter().map(key));
     }
-    single.extend(p.finished.iter().map(key));
+    for c in p.take_events().finished {
+        single.push(key(&c));
+        finished.push(c);
+    }
     single.sort();
     split.sort();
     assert_eq!(single, split, "sharding changed which connections ended");
-    for c in std::mem::take(&mut p.finished) {
+    for c in finished {
         an.add(c);
     }
-    let r = an.report(m.inputs(), m.warnings(), serde_json::Value::Null);
+    let capture = CaptureSummary { decode: p.decode_stats().clone(), flows: p.flow_stats().clone(), live: None };
+    let r = an.report(m.inputs(), m.warnings(), capture);
     let _ = serde_json::to_string(&r);
 });

@@ -2,7 +2,8 @@
 //! A session fed arbitrary (direction, chunk) events, gaps and closes included.
 use libfuzzer_sys::fuzz_target;
 use mywire::config::Limits;
-use mywire::session::{Dir, Session};
+use mywire::model::Dir;
+use mywire::session::Session;
 use mywire::time::Timestamp;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,6 +26,6 @@ fuzz_target!(|data: &[u8]| {
         i = end;
     }
     s.finish(false);
-    assert!(s.st.commands.len() <= Limits::default().max_commands_per_conn + s.st.commands_total as usize);
-    assert!(s.st.seq_anomalies.len() <= Limits::default().max_events_per_conn);
+    assert!(s.summary().commands.len() <= Limits::default().max_commands_per_conn + s.summary().commands_total as usize);
+    assert!(s.summary().seq_anomalies.len() <= Limits::default().max_events_per_conn);
 });

@@ -1,7 +1,8 @@
 //! The effective `max_allowed_packet`: from the command line, else learned
 //! from the traffic, else bounded by ERR 1153, else the version default.
 
-use crate::session::VarObservation;
+use super::{ConnVar, Rejected};
+use crate::model::VarSource;
 use serde::Serialize;
 
 /// Where the limit came from.
@@ -14,8 +15,8 @@ pub enum LimitSource {
     Traffic {
         /// Connection it was seen on.
         connection: u64,
-        /// `show_variables`, `select`, `set_global`, `set_session`.
-        how: String,
+        /// How it was seen.
+        how: VarSource,
     },
     /// Bounded by ERR 1153 and by the largest packet accepted (no value visible).
     Inferred,
@@ -98,27 +99,21 @@ pub fn version_default(v: &str) -> Option<u64> {
 }
 
 /// Combines all sources (see module docs).
-pub fn effective(
-    cli: Option<u64>,
-    vars: &[(u64, VarObservation)],
-    versions: &[String],
-    rejected: &[(u64, u64)],
-    accepted: u64,
-) -> LimitInfo {
-    let upper = rejected.iter().map(|r| r.1).filter(|&b| b > 0).min();
+pub fn effective(cli: Option<u64>, vars: &[ConnVar], versions: &[String], rejected: &[Rejected], accepted: u64) -> LimitInfo {
+    let upper = rejected.iter().map(|r| r.bytes).filter(|&b| b > 0).min();
     let lower = if accepted > 0 { Some(accepted) } else { None };
     if let Some(b) = cli {
         return LimitInfo { bytes: Some(b), source: LimitSource::CommandLine, upper_bound: upper, lower_bound: lower };
     }
     let seen = vars
         .iter()
-        .filter(|(_, v)| v.name == "max_allowed_packet" && v.how != "set_session")
-        .filter_map(|(c, v)| parse_size(&v.value).map(|b| (c, v, b)))
+        .filter(|v| v.var.name == "max_allowed_packet" && v.var.how != VarSource::SetSession)
+        .filter_map(|v| parse_size(&v.var.value).map(|b| (v.conn, &v.var, b)))
         .next_back();
     if let Some((c, v, b)) = seen {
         return LimitInfo {
             bytes: Some(b),
-            source: LimitSource::Traffic { connection: *c, how: v.how.into() },
+            source: LimitSource::Traffic { connection: c, how: v.how },
             upper_bound: upper,
             lower_bound: lower,
         };
@@ -193,9 +188,9 @@ mod tests {
         assert_eq!((d.bytes, d.source.key()), (Some(16 << 20), "version_default"));
         let raised = effective(None, &[], &v, &[], 35_660_258);
         assert_eq!((raised.bytes, raised.source.key(), raised.lower_bound), (None, "inferred", Some(35_660_258)));
-        let rejected = effective(None, &[], &v, &[(0, 6_000_037)], 100);
+        let rejected = effective(None, &[], &v, &[Rejected { conn: 0, bytes: 6_000_037 }], 100);
         assert_eq!((rejected.bytes, rejected.upper_bound), (None, Some(6_000_037)));
-        let cli = effective(Some(1 << 20), &[], &v, &[(0, 6_000_037)], 100);
+        let cli = effective(Some(1 << 20), &[], &v, &[Rejected { conn: 0, bytes: 6_000_037 }], 100);
         assert_eq!((cli.bytes, cli.source.key()), (Some(1 << 20), "command_line"));
     }
 

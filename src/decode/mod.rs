@@ -67,7 +67,7 @@ pub struct DecodeStats {
 
 impl DecodeStats {
     /// Counts a frame that yielded `seg` (what [`decode`] counts for it).
-    pub fn count_segment(&mut self, seg: &TcpSegment<'_>) {
+    fn count_segment(&mut self, seg: &TcpSegment<'_>) {
         self.frames += 1;
         self.tcp_segments += 1;
         if seg.missing > 0 {
@@ -139,9 +139,8 @@ pub fn decode<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegme
 /// read at fixed offsets, with exactly the result [`decode_full`] gives (a test
 /// compares them on every frame of our captures and the corpus). Anything else
 /// (`None`) goes to etherparse. The full decoder's slicing was about 8% of a
-/// one-thread analysis, most of it moving its large result structs. Public for
-/// the differential fuzz target.
-pub fn fast_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
+/// one-thread analysis, most of it moving its large result structs.
+fn fast_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
     if frame.link != LinkType::ETHERNET {
         return None;
     }
@@ -176,8 +175,19 @@ pub fn fast_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<TcpSegment<'a>> {
     })
 }
 
+/// True when the fixed-offset fast path either declines `frame` or gives
+/// exactly what the general decoder gives (for the differential fuzz target
+/// and tests; the pipeline only calls [`decode`]).
+pub fn fast_path_agrees(frame: &Frame<'_>) -> bool {
+    let Some(q) = fast_ipv4_tcp(frame) else { return true };
+    decode_full(frame, &mut DecodeStats::default()).is_some_and(|f| {
+        (q.src, q.dst, q.seq, q.ack, q.flags, q.window, q.payload, q.missing)
+            == (f.src, f.dst, f.seq, f.ack, f.flags, f.window, f.payload, f.missing)
+    })
+}
+
 /// The general decoder (etherparse), for every link type and shape.
-pub fn decode_full<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegment<'a>> {
+fn decode_full<'a>(frame: &Frame<'a>, stats: &mut DecodeStats) -> Option<TcpSegment<'a>> {
     stats.frames += 1;
     let d = frame.data;
     let pkt = match frame.link {

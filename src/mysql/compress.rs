@@ -92,9 +92,9 @@ impl Decompressor {
                 }
                 self.hlen = 0;
                 let h = self.hdr;
-                self.comp_len = u32::from_le_bytes([h[0], h[1], h[2], 0]);
+                self.comp_len = super::wire::u24(&h);
                 self.seq = h[3];
-                self.uncomp_len = u32::from_le_bytes([h[4], h[5], h[6], 0]);
+                self.uncomp_len = super::wire::u24(&h[4..]);
                 self.in_body = true;
                 self.skipping = self.comp_len as usize > self.cap;
                 self.skip_left = self.comp_len;

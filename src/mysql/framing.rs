@@ -145,7 +145,7 @@ impl Framer {
             let rest = &input[i..];
             // Fast path: a whole short packet at a boundary, handed out without copying.
             if self.at_boundary() && rest.len() >= 4 {
-                let len = u32::from_le_bytes([rest[0], rest[1], rest[2], 0]);
+                let len = super::wire::u24(rest);
                 if len < MAX_PAYLOAD && rest.len() - 4 >= len as usize {
                     let end = 4 + len as usize;
                     let full = &rest[4..end];
@@ -178,7 +178,7 @@ impl Framer {
                     break;
                 }
                 self.hlen = 0;
-                let len = u32::from_le_bytes([self.hdr[0], self.hdr[1], self.hdr[2], 0]);
+                let len = super::wire::u24(&self.hdr);
                 let seq = self.hdr[3];
                 self.physical_packets += 1;
                 if !self.started {

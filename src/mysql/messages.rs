@@ -206,7 +206,7 @@ fn parse_response_320(i: &[u8]) -> IResult<&[u8], LoginRequest<'_>> {
         LoginRequest::Response(HandshakeResponse {
             capabilities: caps,
             mariadb_caps: None,
-            max_packet_size: u32::from_le_bytes([mp[0], mp[1], mp[2], 0]),
+            max_packet_size: crate::mysql::wire::u24(mp),
             charset: 0,
             user,
             auth_response,

@@ -5,8 +5,10 @@
 //! `nom::Err::Error` for malformed payloads; state lives in `crate::session`.
 
 pub mod compress;
+pub mod errors;
 pub mod framing;
 pub mod messages;
+pub mod probe;
 #[cfg(test)]
 pub(crate) mod testdata;
 pub mod types;

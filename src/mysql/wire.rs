@@ -49,6 +49,30 @@ pub fn parse_nul_str(i: &[u8]) -> IResult<&[u8], &[u8]> {
     Ok((i, s))
 }
 
+/// A little-endian `int<3>` at the start of `b` (the packet length of every
+/// MySQL and compressed-protocol header); `b` holds at least 3 bytes.
+#[inline]
+pub fn u24(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], 0])
+}
+
+/// The 4-byte header of a MySQL packet: `int<3> payload_length, int<1> sequence_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketHeader {
+    /// Payload length.
+    pub len: u32,
+    /// Sequence id.
+    pub seq: u8,
+}
+
+impl PacketHeader {
+    /// The header at the start of `b`, if 4 bytes are there.
+    #[inline]
+    pub fn parse(b: &[u8]) -> Option<PacketHeader> {
+        (b.len() >= 4).then(|| PacketHeader { len: u24(b), seq: b[3] })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

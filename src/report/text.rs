@@ -1,7 +1,9 @@
 //! The text postmortem: verdict, incident timeline, connection table,
 //! recommendations. Readable at 80 columns; wire text is already sanitised.
 
-use crate::analysis::{Report, Severity, commas, human, size};
+use super::fmt::{commas, human, size};
+use super::model::Report;
+use crate::model::{Compression, Severity};
 use std::io::{self, Write};
 
 fn sev(s: Severity) -> &'static str {
@@ -36,7 +38,7 @@ fn wrap(text: &str, indent: usize, width: usize) -> String {
 /// Writes the postmortem.
 pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     let s = &r.summary;
-    writeln!(w, "mywire {} postmortem", r.generator["version"].as_str().unwrap_or(""))?;
+    writeln!(w, "mywire {} postmortem", r.generator.version)?;
     for i in &r.inputs {
         writeln!(w, "  input: {}", i.path)?;
         writeln!(
@@ -58,25 +60,20 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "{}", wrap(&format!("warning: {warn}"), 2, 80))?;
     }
     writeln!(w)?;
-    writeln!(w, "{}", wrap(s["verdict"].as_str().unwrap_or(""), 0, 80))?;
-    writeln!(w, "  {} MySQL connection(s), {} command(s), {} server error(s)", s["connections"], s["commands"], s["errors"])?;
-    writeln!(
-        w,
-        "  findings: {} critical, {} warning, {} info",
-        s["findings"]["critical"], s["findings"]["warning"], s["findings"]["info"]
-    )?;
-    let nl = &s["not_listed"];
-    let (nc, nf, ncmd) =
-        (nl["connections"].as_u64().unwrap_or(0), nl["findings"].as_u64().unwrap_or(0), nl["commands"].as_u64().unwrap_or(0));
+    writeln!(w, "{}", wrap(&s.verdict, 0, 80))?;
+    writeln!(w, "  {} MySQL connection(s), {} command(s), {} server error(s)", s.connections, s.commands, s.errors)?;
+    writeln!(w, "  findings: {} critical, {} warning, {} info", s.findings.critical, s.findings.warning, s.findings.info)?;
+    let nl = &s.not_listed;
+    let (nc, nf, ncmd) = (nl.connections, nl.findings, nl.commands);
     if nc + nf + ncmd > 0 {
         let text = format!(
             "not listed below (report memory caps): {nc} connection(s) without findings, {nf} lower-severity finding(s), {ncmd} command record(s); --format ndjson streams every connection in full"
         );
         writeln!(w, "{}", wrap(&text, 2, 80))?;
     }
-    let lim = &r.settings["max_allowed_packet"];
-    let lim_txt = match (lim["bytes"].as_u64(), lim["upper_bound"].as_u64(), lim["lower_bound"].as_u64()) {
-        (Some(b), _, _) => format!("{} [{}]", size(b), lim["source"]["kind"].as_str().unwrap_or("unknown")),
+    let lim = &r.settings.max_allowed_packet;
+    let lim_txt = match (lim.bytes, lim.upper_bound, lim.lower_bound) {
+        (Some(b), _, _) => format!("{} [{}]", size(b), lim.source.key()),
         (None, Some(u), Some(l)) if l < u => format!("{} to {} (accepted / rejected)", human(l), human(u)),
         (None, Some(u), _) => format!("below {} (from ERR 1153)", size(u)),
         (None, None, Some(l)) => format!("at least {} (accepted)", size(l)),
@@ -93,7 +90,7 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "{} {} {}", f.ts.map(|t| t.clock()).unwrap_or_else(|| "               ".into()), sev(f.severity), f.kind)?;
             writeln!(w, "{}", wrap(&f.title, 4, 80))?;
             writeln!(w, "{}", wrap(&f.detail, 4, 80))?;
-            if let Some(sql) = f.evidence.get("sql_preview").and_then(|v| v.as_str()) {
+            if let Some(sql) = f.evidence.sql_preview() {
                 let short: String = sql.chars().take(62).collect();
                 writeln!(w, "    statement: {short}{}", if sql.chars().count() > 62 { "..." } else { "" })?;
             }
@@ -109,16 +106,11 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "- ... and {} more", infos.len() - 20)?;
         }
     }
-    if let Some(codes) = s["errors_by_code"].as_array().filter(|a| !a.is_empty()) {
+    if !s.errors_by_code.is_empty() {
         writeln!(w, "\nSERVER ERRORS")?;
-        for c in codes {
-            writeln!(
-                w,
-                "  {:>5} x{:<5} {}",
-                c["code"],
-                c["count"],
-                c["message"].as_str().unwrap_or("").chars().take(64).collect::<String>()
-            )?;
+        for c in &s.errors_by_code {
+            // no padding: the widths never applied to the JSON values this line was first written with
+            writeln!(w, "  {} x{} {}", c.code, c.count, c.message.chars().take(64).collect::<String>())?;
         }
     }
     writeln!(w, "\nCONNECTIONS")?;
@@ -133,7 +125,7 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         let flags = format!(
             "{}{}{}",
             if c.tls { " tls" } else { "" },
-            if c.compression != "none" { " zip" } else { "" },
+            if c.compression != Compression::None { " zip" } else { "" },
             if c.mid_stream { " mid" } else { "" }
         );
         writeln!(

@@ -2,8 +2,8 @@
 //! down (`<scenario>.expect.json`): connections, commands in order, server
 //! errors, how each connection ended, packet sizes. Plus JSON snapshots.
 
-use crate::util::{analyze, capture, captures_dir, committed_captures, count};
-use mywire::analysis::{ConnReport, Report};
+use crate::util::{analyze, capture, captures_dir, committed_captures, count, json};
+use mywire::report::model::{ConnReport, Report};
 use serde_json::Value;
 
 fn expect(name: &str) -> Value {
@@ -78,7 +78,7 @@ fn check(name: &str) -> Report {
             ("client", "fin") => "client_aborted",
             other => panic!("unmapped close {other:?}"),
         };
-        assert_eq!(c.close.cause, want, "{name}:{port} close: {}", c.close.detail);
+        assert_eq!(c.close.cause.as_str(), want, "{name}:{port} close: {}", c.close.detail);
         if let Some(code) = close["after_error"].as_u64() {
             assert_eq!(c.close.error_code, Some(code as u16), "{name}:{port} close error");
         }
@@ -90,7 +90,7 @@ fn check(name: &str) -> Report {
             assert!(c.close.pending_command.is_some(), "{name}:{port}: a query was running when the client died");
         }
         if ec["compression"].as_str() == Some("zlib") {
-            assert_eq!(c.compression, "zlib");
+            assert_eq!(json(&c.compression), "zlib");
         }
         if let Some(id) = ec["connection_id"].as_u64() {
             assert_eq!(c.connection_id, Some(id as u32));
@@ -113,7 +113,7 @@ fn clean(name: &str) {
 fn basic() {
     clean("basic");
     let r = analyze(&[capture("basic")]);
-    let codes: Vec<u64> = r.summary["errors_by_code"].as_array().unwrap().iter().map(|e| e["code"].as_u64().unwrap()).collect();
+    let codes: Vec<u64> = r.summary.errors_by_code.iter().map(|e| u64::from(e.code)).collect();
     assert_eq!(codes, vec![1064, 1146]);
     if committed_captures() {
         insta::assert_json_snapshot!("basic", r, { ".inputs[].path" => "[path]" });
@@ -147,27 +147,27 @@ fn large_packet() {
     let c = &r.connections[0];
     // the row carries the whole blob, framed as a 0xFFFFFF continuation pair
     assert!(c.largest_packet.to_client > exp["blob_bytes"].as_u64().unwrap());
-    assert!(c.big_packets.iter().any(|b| b.direction == mywire::session::Dir::ToClient && b.parts == 2));
-    assert!(c.big_packets.iter().any(|b| b.direction == mywire::session::Dir::ToServer && b.parts == 3));
-    assert_eq!(r.settings["max_allowed_packet"]["source"]["kind"], "inferred");
+    assert!(c.big_packets.iter().any(|b| b.direction == mywire::model::Dir::ToClient && b.parts == 2));
+    assert!(c.big_packets.iter().any(|b| b.direction == mywire::model::Dir::ToServer && b.parts == 3));
+    assert_eq!(r.settings.max_allowed_packet.source.key(), "inferred");
 }
 
 #[test]
 fn tls() {
     let r = check("tls");
     assert_eq!(count(&r, "critical") + count(&r, "warning"), 0);
-    assert!(r.findings.iter().any(|f| f.kind == "tls_opaque"));
+    assert!(r.findings.iter().any(|f| f.kind.as_str() == "tls_opaque"));
 }
 
 #[test]
 fn misc() {
     clean("misc");
     let r = analyze(&[capture("misc")]);
-    let lim = &r.settings["max_allowed_packet"];
+    let lim = &json(&r.settings)["max_allowed_packet"];
     assert_eq!(lim["bytes"], 16 << 20);
     assert_eq!(lim["source"]["how"], "show_variables");
     let ld = r.connections[0].commands.iter().find(|c| c.sql.as_deref().is_some_and(|s| s.starts_with("LOAD DATA"))).unwrap();
-    assert_eq!(ld.response.kind, "local_infile");
+    assert_eq!(ld.response.kind.as_str(), "local_infile");
     assert_eq!(ld.response.affected_rows, Some(200));
 }
 
@@ -175,14 +175,14 @@ fn misc() {
 fn gone_away() {
     let r = check("gone-away");
     let exp = expect("gone-away");
-    let f = r.findings.iter().find(|f| f.kind == "oversize_packet").expect("oversize finding");
-    assert_eq!(f.severity, mywire::analysis::Severity::Critical);
-    assert_eq!(f.evidence["packet_bytes"], exp["connections"][0]["largest_packet_sent"]);
-    assert_eq!(f.evidence["server_error"], 1153);
-    assert_eq!(f.evidence["close_cause"], "server_error_close");
-    assert_eq!(r.settings["max_allowed_packet"]["upper_bound"], exp["connections"][0]["largest_packet_sent"]);
+    let f = r.findings.iter().find(|f| f.kind.as_str() == "oversize_packet").expect("oversize finding");
+    assert_eq!(f.severity, mywire::model::Severity::Critical);
+    assert_eq!(json(&f.evidence)["packet_bytes"], exp["connections"][0]["largest_packet_sent"]);
+    assert_eq!(json(&f.evidence)["server_error"], 1153);
+    assert_eq!(json(&f.evidence)["close_cause"], "server_error_close");
+    assert_eq!(json(&r.settings)["max_allowed_packet"]["upper_bound"], exp["connections"][0]["largest_packet_sent"]);
     let rec = &r.recommendations[0];
-    assert_eq!(rec.kind, "max_allowed_packet");
+    assert_eq!(json(&rec.kind), "max_allowed_packet");
     assert_eq!(rec.sql.as_deref(), Some("SET GLOBAL max_allowed_packet = 8388608;"));
     assert!(rec.my_cnf.as_deref().unwrap().contains("max_allowed_packet=8M"));
     if committed_captures() {
@@ -193,7 +193,7 @@ fn gone_away() {
 #[test]
 fn drops() {
     let r = check("drops");
-    let causes: Vec<&str> = r.connections.iter().map(|c| c.close.cause).collect();
+    let causes: Vec<&str> = r.connections.iter().map(|c| c.close.cause.as_str()).collect();
     assert_eq!(causes, vec!["killed", "client_quit", "server_idle_timeout", "client_aborted", "client_reset"]);
     assert!(count(&r, "critical") >= 1, "the killed client lost its connection");
 }
@@ -201,13 +201,14 @@ fn drops() {
 #[test]
 fn bad_seq() {
     let r = check("bad-seq");
-    let f = r.findings.iter().find(|f| f.kind == "seq_out_of_order").expect("seq finding");
-    assert_eq!(f.severity, mywire::analysis::Severity::Critical);
-    assert_eq!(f.evidence["count"], 1);
-    assert_eq!(f.evidence["first"]["expected"], 0);
-    assert_eq!(f.evidence["first"]["actual"], expect("bad-seq")["connections"][0]["sent_sequence_id"]);
-    assert_eq!(f.evidence["server_error"], 1156);
-    assert_eq!(f.evidence["after_gap"], false);
+    let f = r.findings.iter().find(|f| f.kind.as_str() == "seq_out_of_order").expect("seq finding");
+    assert_eq!(f.severity, mywire::model::Severity::Critical);
+    let ev = json(&f.evidence);
+    assert_eq!(ev["count"], 1);
+    assert_eq!(ev["first"]["expected"], 0);
+    assert_eq!(ev["first"]["actual"], expect("bad-seq")["connections"][0]["sent_sequence_id"]);
+    assert_eq!(ev["server_error"], 1156);
+    assert_eq!(ev["after_gap"], false);
 }
 
 #[test]
@@ -217,7 +218,7 @@ fn replication() {
     let exp = expect("replication");
     let dump = r.connections.iter().flat_map(|c| &c.commands).find(|x| x.command == "COM_BINLOG_DUMP").expect("binlog dump");
     assert!(dump.argument.as_deref().unwrap().ends_with(exp["binlog_file"].as_str().unwrap()));
-    assert_eq!(dump.response.kind, "stream");
+    assert_eq!(dump.response.kind.as_str(), "stream");
     assert!(dump.response.rows.unwrap() >= 4, "binlog events: {:?}", dump.response.rows);
     assert_eq!((count(&r, "critical"), count(&r, "warning")), (0, 0));
 }

@@ -3,7 +3,7 @@
 
 use crate::perturb::load;
 use crate::util::{analyze, capture};
-use mywire::analysis::Report;
+use mywire::report::model::Report;
 
 fn summary(r: &Report) -> Vec<String> {
     let mut v: Vec<String> = r
@@ -208,7 +208,7 @@ fn unsupported_link_is_counted_not_fatal() {
         p.to_string_lossy().into_owned()
     }]);
     assert_eq!(r.connections.len(), 0);
-    assert!(r.summary["capture"]["decode"]["unsupported_link"].as_u64().unwrap() > 0);
-    let f = r.findings.iter().find(|f| f.kind == "capture_health").expect("a capture_health finding");
+    assert!(r.summary.capture.decode.unsupported_link > 0);
+    let f = r.findings.iter().find(|f| f.kind.as_str() == "capture_health").expect("a capture_health finding");
     assert!(f.detail.contains("unsupported link type"), "{}", f.detail);
 }

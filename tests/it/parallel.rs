@@ -4,7 +4,8 @@
 
 use crate::corpus::corpus_files;
 use crate::util::captures_dir;
-use mywire::app::{AnalyzeOptions, analyze_files};
+use mywire::config::AnalyzeOptions;
+use mywire::engine::analyze_files;
 
 /// The report (as JSON) and the stream of per-connection callbacks.
 fn single(files: &[String]) -> (String, Vec<String>) {

@@ -2,7 +2,7 @@
 //! snaplen cuts applied to captures/ files; each asserts exactly what it gives.
 
 use crate::util::{analyze, capture};
-use mywire::analysis::Report;
+use mywire::report::model::Report;
 
 /// A legacy pcap: the 24-byte header and its records (ts_sec, ts_usec, orig_len, data).
 pub(crate) struct Pcap {
@@ -58,7 +58,7 @@ impl Pcap {
 fn commands(r: &Report) -> Vec<(String, Option<String>, &'static str, Option<u64>)> {
     r.connections
         .iter()
-        .flat_map(|c| c.commands.iter().map(|x| (x.command.clone(), x.sql.clone(), x.response.kind, x.response.rows)))
+        .flat_map(|c| c.commands.iter().map(|x| (x.command.clone(), x.sql.clone(), x.response.kind.as_str(), x.response.rows)))
         .collect()
 }
 
@@ -119,12 +119,12 @@ fn one_dropped_segment_is_a_gap_and_decoding_resumes() {
     let r = analyze(&[p.save(&dir, "drop.pcap")]);
     let c = &r.connections[0];
     assert_eq!((c.tcp.gaps, c.tcp.missed_bytes), (1, lost));
-    assert!(r.findings.iter().any(|f| f.kind == "tcp_gap"));
+    assert!(r.findings.iter().any(|f| f.kind.as_str() == "tcp_gap"));
     // after the gap, the next command is decoded again
     let last: Vec<_> = c.commands.iter().rev().take(2).map(|x| x.command.as_str()).collect();
     assert_eq!(last, vec!["COM_QUIT", "COM_QUERY"]);
     assert_eq!(c.commands[c.commands.len() - 2].sql.as_deref(), Some("SELECT LENGTH(body) FROM big"));
-    assert_eq!(c.close.cause, "client_quit");
+    assert_eq!(c.close.cause.as_str(), "client_quit");
 }
 
 #[test]
@@ -160,8 +160,8 @@ fn snaplen_96_counts_missing_bytes_as_gaps_not_garbage() {
     let r = analyze(&[p.save(&dir, "snap96.pcap")]);
     let c = &r.connections[0];
     assert_eq!(c.tcp.missed_bytes, missing);
-    assert_eq!(r.summary["capture"]["decode"]["snaplen_truncated"].as_u64().unwrap(), p.recs.iter().filter(|r| r.2 > 96).count() as u64);
-    assert!(r.findings.iter().any(|f| f.kind == "tcp_gap"));
+    assert_eq!(r.summary.capture.decode.snaplen_truncated, p.recs.iter().filter(|r| r.2 > 96).count() as u64);
+    assert!(r.findings.iter().any(|f| f.kind.as_str() == "tcp_gap"));
     // nothing invented: every command named is one the client really sent
     let real: Vec<String> = commands(&analyze(&[capture("basic")])).into_iter().map(|c| c.0).collect();
     for (name, _, _, _) in commands(&r) {
@@ -210,19 +210,19 @@ fn a_clean_close_is_reported_at_once_and_late_duplicates_are_only_counted() {
     let dir = tempfile::tempdir().unwrap();
     let r = analyze(&[p.save(&dir, "late.pcap")]);
     assert_eq!(r.connections.len(), 1);
-    assert_eq!(r.summary["capture"]["flows"]["late_segments"], 3);
-    let j = |c: &mywire::analysis::ConnReport| serde_json::to_value(c).unwrap();
+    assert_eq!(r.summary.capture.flows.late_segments, 3);
+    let j = |c: &mywire::report::model::ConnReport| serde_json::to_value(c).unwrap();
     assert_eq!(j(&r.connections[0]), j(&orig.connections[0]));
     // and it is reported at the frame of the final ACK, before the late frames are read
     let mut src = mywire::capture::MergedSource::new(vec![mywire::capture::FileSource::open(&p.save(&dir, "late2.pcap")).unwrap()]);
     let reported = std::cell::Cell::new(None);
     let pushed = std::cell::Cell::new(0usize);
-    let mut on_conn = |_: &mywire::analysis::ConnReport, _: &[mywire::analysis::Finding]| {
+    let mut on_conn = |_: &mywire::report::model::ConnReport, _: &[mywire::report::model::Finding]| {
         reported.set(Some(pushed.get()));
         Ok(())
     };
-    let opts = mywire::app::AnalyzeOptions::new(&[]);
-    let mut runner = mywire::app::Runner::new(&opts, &mut on_conn);
+    let opts = mywire::config::AnalyzeOptions::new(&[]);
+    let mut runner = mywire::engine::Runner::new(&opts, &mut on_conn);
     while let Some(f) = src.next_frame() {
         pushed.set(pushed.get() + 1);
         runner.push(&f).unwrap();

@@ -55,9 +55,9 @@ fn parse_tsv(text: &str) -> BTreeMap<u64, Stream> {
 fn mywire_streams(file: &str, port: Option<u16>) -> BTreeMap<u64, Stream> {
     let ports: Vec<u16> = port.into_iter().collect();
     let mut out = BTreeMap::new();
-    for c in mywire::app::trace_pdus(&[file.to_string()], &ports).unwrap() {
+    for c in mywire::engine::trace_pdus(&[file.to_string()], &ports).unwrap() {
         let mut s = Stream::default();
-        for p in &c.st.pdus {
+        for p in &c.summary.pdus {
             s.pdus.push((p.len, p.seq));
             if let Some(cmd) = p.command {
                 s.commands.push((cmd, p.query.clone()));

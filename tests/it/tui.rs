@@ -3,7 +3,7 @@
 
 use crate::util::{analyze_with, capture};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use mywire::app::AnalyzeOptions;
+use mywire::config::AnalyzeOptions;
 use mywire::report::tui::app::{App, Msg, Term, View};
 use mywire::report::tui::view::render;
 use ratatui::Terminal;

@@ -1,7 +1,8 @@
 //! Shared helpers.
 
-use mywire::analysis::Report;
-use mywire::app::{AnalyzeOptions, analyze_files};
+use mywire::config::AnalyzeOptions;
+use mywire::engine::analyze_files;
+use mywire::report::model::Report;
 use std::path::PathBuf;
 
 pub fn root() -> PathBuf {
@@ -39,5 +40,10 @@ pub fn analyze_with(files: &[String], opts: AnalyzeOptions) -> Report {
 }
 
 pub fn count(r: &Report, sev: &str) -> u64 {
-    r.summary["findings"][sev].as_u64().unwrap()
+    json(&r.summary)["findings"][sev].as_u64().unwrap()
+}
+
+/// A report part as its JSON value (what the JSON report holds).
+pub fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("serialisable")
 }

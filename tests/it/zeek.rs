@@ -4,7 +4,7 @@
 
 use crate::corpus::corpus_files;
 use crate::util::analyze_with;
-use mywire::app::AnalyzeOptions;
+use mywire::config::AnalyzeOptions;
 
 type Row = (String, String, String, String);
 
@@ -25,7 +25,7 @@ fn mywire_rows(file: &str) -> Vec<Row> {
     let mut out = Vec::new();
     for c in &r.connections {
         // Zeek logs a login only when the client sent one (not when the server refused first)
-        if let (Some(res), Some(_)) = (c.auth["result"].as_str(), &c.user) {
+        if let (Some(res), Some(_)) = (c.auth.result.map(|r| r.to_string()), &c.user) {
             let ok = if res == "ok" { "T" } else { "F" };
             let rows = if res == "ok" { "0" } else { "-" };
             out.push(("login".into(), c.user.clone().unwrap_or_else(|| "(empty)".into()), ok.into(), rows.into()));
@@ -42,7 +42,7 @@ fn mywire_rows(file: &str) -> Vec<Row> {
                 other => other,
             };
             let arg = x.sql.clone().or(x.argument.clone()).filter(|a| !a.is_empty()).unwrap_or_else(|| "(empty)".into());
-            let (ok, rows) = match x.response.kind {
+            let (ok, rows) = match x.response.kind.as_str() {
                 "error" => ("F", "-".to_string()),
                 "none" | "unknown" => ("-", "-".to_string()),
                 _ => ("T", x.response.affected_rows.unwrap_or(0).to_string()),

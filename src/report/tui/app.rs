@@ -2,7 +2,7 @@
 //! driving messages (no sleeps). Everything shown comes from one
 //! [`Report`], the same model the text and JSON reporters use.
 
-use crate::analysis::{ConnReport, Finding, Report};
+use crate::report::model::{ConnReport, Finding, Report};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The four views.
@@ -104,7 +104,7 @@ pub fn conn_matches(c: &ConnReport, findings: &[Finding], terms: &[Term]) -> boo
         Term::Db(d) => has(&c.database, d),
         Term::Err(e) => c.close.error_code == Some(*e) || c.commands.iter().any(|x| x.response.error_code == Some(*e)),
         Term::Port(p) => port_of(&c.client) == Some(*p) || port_of(&c.server) == Some(*p),
-        Term::Kind(k) => findings.iter().any(|f| f.connection == Some(c.id) && f.kind.contains(k.as_str())),
+        Term::Kind(k) => findings.iter().any(|f| f.connection == Some(c.id) && f.kind.as_str().contains(k.as_str())),
         Term::Text(s) => {
             [&c.client, &c.server, &c.close.cause.to_string()].iter().any(|x| x.to_lowercase().contains(s))
                 || has(&c.user, s)
@@ -118,12 +118,8 @@ pub fn conn_matches(c: &ConnReport, findings: &[Finding], terms: &[Term]) -> boo
 pub fn finding_matches(f: &Finding, conns: &[ConnReport], terms: &[Term]) -> bool {
     let conn = f.connection.and_then(|id| conns.iter().find(|c| c.id == id));
     terms.iter().all(|t| match t {
-        Term::Kind(k) => f.kind.contains(k.as_str()),
-        Term::Err(e) => {
-            f.evidence["server_error"].as_u64() == Some(u64::from(*e))
-                || f.evidence["error_code"].as_u64() == Some(u64::from(*e))
-                || f.title.contains(&e.to_string())
-        }
+        Term::Kind(k) => f.kind.as_str().contains(k.as_str()),
+        Term::Err(e) => f.evidence.error_code() == Some(*e) || f.title.contains(&e.to_string()),
         Term::Port(p) => [&f.client, &f.server].iter().any(|x| x.as_deref().and_then(port_of) == Some(*p)),
         Term::User(u) => conn.is_some_and(|c| c.user.as_deref().is_some_and(|x| x.to_lowercase().contains(u))),
         Term::Db(d) => conn.is_some_and(|c| c.database.as_deref().is_some_and(|x| x.to_lowercase().contains(d))),
@@ -156,7 +152,7 @@ pub fn statements(r: &Report) -> Vec<StmtStat> {
     for c in &r.connections {
         for x in &c.commands {
             let Some(sql) = &x.sql else { continue };
-            let key = crate::analysis::text::fingerprint(sql);
+            let key = crate::sql::fingerprint(sql);
             let key: String = key.chars().take(200).collect();
             let e = map
                 .entry(key.clone())

@@ -5,8 +5,10 @@
 
 use super::app::{App, Msg};
 use super::view::render;
-use crate::app::{AnalyzeOptions, Runner, capture_live};
 use crate::capture::{FileSource, MergedSource};
+use crate::config::AnalyzeOptions;
+use crate::engine::{LiveLimit, Runner, capture_live};
+use crate::report::model::{ConnReport, Finding, LiveCapture, Report};
 use anyhow::Result;
 use crossterm::event::{self, Event, KeyEventKind};
 use std::sync::Arc;
@@ -78,7 +80,7 @@ pub fn require_terminal() -> Result<()> {
 /// `mywire tui FILE...`: analyse with a progress indicator, then browse.
 pub fn run_files(files: Vec<String>, mut opts: AnalyzeOptions) -> Result<u8> {
     require_terminal()?;
-    opts.cfg.commands = crate::analysis::CommandsMode::All;
+    opts.cfg.commands = crate::config::CommandsMode::All;
     let mut sources = Vec::new();
     let mut total = 0u64;
     for f in &files {
@@ -89,7 +91,7 @@ pub fn run_files(files: Vec<String>, mut opts: AnalyzeOptions) -> Result<u8> {
     let stop = sigterm_flag();
     let worker = std::thread::spawn(move || -> Result<()> {
         let mut merged = MergedSource::new(sources);
-        let mut on_conn = |_: &crate::analysis::ConnReport, _: &[crate::analysis::Finding]| Ok(());
+        let mut on_conn = |_: &ConnReport, _: &[Finding]| Ok(());
         let mut runner = Runner::new(&opts, &mut on_conn);
         let (mut frames, mut bytes) = (0u64, 0u64);
         let mut last = Instant::now();
@@ -117,25 +119,20 @@ pub fn run_files(files: Vec<String>, mut opts: AnalyzeOptions) -> Result<u8> {
 
 /// `mywire live` in a terminal: capture on a worker thread, snapshots a few
 /// times a second; returns the final report once the UI closes.
-pub fn run_live(
-    mut src: crate::capture::live::LiveSource,
-    opts: AnalyzeOptions,
-    bpf: String,
-    limit: (Option<f64>, Option<u64>),
-) -> Result<crate::analysis::Report> {
+pub fn run_live(mut src: crate::capture::live::LiveSource, opts: AnalyzeOptions, bpf: String, limit: LiveLimit) -> Result<Report> {
     require_terminal()?;
     let (tx, rx) = sync_channel::<Msg>(4);
     let stop = sigterm_flag();
     let stop_worker = stop.clone();
     let quit = Arc::new(AtomicBool::new(false));
     let quit_worker = quit.clone();
-    let worker = std::thread::spawn(move || -> Result<crate::analysis::Report> {
-        let mut on_conn = |_: &crate::analysis::ConnReport, _: &[crate::analysis::Finding]| Ok(());
+    let worker = std::thread::spawn(move || -> Result<Report> {
+        let mut on_conn = |_: &ConnReport, _: &[Finding]| Ok(());
         let mut runner = Runner::new(&opts, &mut on_conn);
         let stop = || quit_worker.load(Ordering::SeqCst) || stop_worker.load(Ordering::SeqCst);
-        let mut tick = |r: &Runner<'_>, live: serde_json::Value| send(&tx, Msg::Data(Box::new(r.snapshot(Vec::new(), Some(live)))));
-        let (input, warnings, live) = capture_live(&mut src, &mut runner, &bpf, limit, &stop, Some(&mut tick))?;
-        runner.finish(vec![input], warnings, Some(live))
+        let mut tick = |r: &Runner<'_>, live: LiveCapture| send(&tx, Msg::Data(Box::new(r.snapshot(Vec::new(), Some(live)))));
+        let r = capture_live(&mut src, &mut runner, &bpf, limit, &stop, Some(&mut tick))?;
+        runner.finish(vec![r.input], r.warnings, Some(r.live))
     });
     let res = ui_loop(App::new(true), rx, stop);
     quit.store(true, Ordering::SeqCst);

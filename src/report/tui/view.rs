@@ -2,7 +2,8 @@
 //! is already sanitised (no control characters or escape sequences).
 
 use super::app::{App, CONN_SORTS, STMT_SORTS, View, conn_latency};
-use crate::analysis::{Severity, human};
+use crate::model::{CloseCause, FindingKind, Severity};
+use crate::report::fmt::human;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -93,8 +94,7 @@ fn render_status(app: &App, f: &mut Frame, area: Rect) {
 fn render_overview(app: &App, f: &mut Frame, area: Rect) {
     let r = app.report.as_deref().expect("report");
     let s = &r.summary;
-    let crit = s["findings"]["critical"].as_u64().unwrap_or(0);
-    let warn = s["findings"]["warning"].as_u64().unwrap_or(0);
+    let (crit, warn) = (s.findings.critical, s.findings.warning);
     let vstyle = if crit > 0 {
         sev_style(Severity::Critical)
     } else if warn > 0 {
@@ -102,18 +102,18 @@ fn render_overview(app: &App, f: &mut Frame, area: Rect) {
     } else {
         Style::new().fg(Color::Green)
     };
-    let verdict = s["verdict"].as_str().unwrap_or("");
+    let verdict = s.verdict.as_str();
     let small = area.height < 16 || area.width < 60;
     let [top, rest] = Layout::vertical([Constraint::Length(if small { 2 } else { 3 }), Constraint::Min(0)]).areas(area);
     f.render_widget(Paragraph::new(Span::styled(verdict.to_string(), vstyle)).wrap(Wrap { trim: true }), top);
-    let dec = &s["capture"]["decode"];
+    let dec = &s.capture.decode;
     let conns = &r.connections;
     let gaps: u64 = conns.iter().map(|c| c.tcp.gaps).sum();
     let missed: u64 = conns.iter().map(|c| c.tcp.missed_bytes).sum();
     let retrans: u64 = conns.iter().map(|c| c.tcp.retransmissions).sum();
     let mid = conns.iter().filter(|c| c.mid_stream).count();
     let tls = conns.iter().filter(|c| c.tls).count();
-    let drops = s["capture"]["live"]["stats"]["dropped_kernel"].as_u64();
+    let drops = s.capture.live.as_ref().map(|l| l.stats.dropped_kernel);
     let span = r
         .inputs
         .iter()
@@ -122,35 +122,35 @@ fn render_overview(app: &App, f: &mut Frame, area: Rect) {
             Some(acc.map_or((a, b), |(x, y)| (x.min(a), y.max(b))))
         });
     let secs = span.map(|(a, b)| b.secs_since(a)).unwrap_or(0.0).max(0.001);
-    let cmds = s["commands"].as_u64().unwrap_or(0);
-    let lim = &r.settings["max_allowed_packet"];
-    let limit = lim["bytes"].as_u64().or(lim["upper_bound"].as_u64());
+    let cmds = s.commands;
+    let lim = &r.settings.max_allowed_packet;
+    let limit = lim.bytes.or(lim.upper_bound);
     let limit_label = |l: u64| {
-        if lim["bytes"].is_u64() {
+        if lim.bytes.is_some() {
             format!("─── max_allowed_packet {} ───", human(l))
         } else {
             format!("─── max_allowed_packet below {} ───", human(l))
         }
     };
     let counters = vec![
-        Line::from(format!("connections {}   commands {} ({:.0}/s)   errors {}", s["connections"], cmds, cmds as f64 / secs, s["errors"])),
+        Line::from(format!("connections {}   commands {} ({:.0}/s)   errors {}", s.connections, cmds, cmds as f64 / secs, s.errors)),
         Line::from(vec![
             Span::raw("findings "),
             Span::styled(format!("{crit} critical"), sev_style(Severity::Critical)),
             Span::raw(", "),
             Span::styled(format!("{warn} warning"), sev_style(Severity::Warning)),
-            Span::raw(format!(", {} info", s["findings"]["info"])),
+            Span::raw(format!(", {} info", s.findings.info)),
         ]),
         Line::from(format!(
             "capture: {} frames, gaps {gaps} ({}), retrans {retrans}, mid-stream {mid}, tls {tls}{}",
-            dec["frames"],
+            dec.frames,
             human(missed),
             drops.map(|d| format!(", kernel drops {d}")).unwrap_or_default()
         )),
         Line::from(format!(
             "max_allowed_packet: {}",
-            match (lim["bytes"].as_u64(), lim["upper_bound"].as_u64(), lim["lower_bound"].as_u64()) {
-                (Some(b), _, _) => format!("{} [{}]", human(b), lim["source"]["kind"].as_str().unwrap_or("")),
+            match (lim.bytes, lim.upper_bound, lim.lower_bound) {
+                (Some(b), _, _) => format!("{} [{}]", human(b), lim.source.key()),
                 (None, Some(u), Some(l)) if l < u => format!("{} to {} (accepted / rejected)", human(l), human(u)),
                 (None, Some(u), _) => format!("below {} (ERR 1153)", human(u)),
                 (None, None, Some(l)) => format!("at least {} (accepted)", human(l)),
@@ -260,7 +260,7 @@ fn render_connections(app: &App, f: &mut Frame, area: Rect) {
             if let Some(e) = c.close.error_code {
                 close.push_str(&format!(" {e}"));
             }
-            let style = if matches!(c.close.cause, "server_error_close" | "killed") || c.close.error_code.is_some() {
+            let style = if matches!(c.close.cause, CloseCause::ServerErrorClose | CloseCause::Killed) || c.close.error_code.is_some() {
                 sev_style(Severity::Critical)
             } else if c.errors > 0 {
                 Style::new().fg(Color::Yellow)
@@ -401,7 +401,7 @@ fn render_incidents(app: &App, f: &mut Frame, area: Rect) {
             Row::new(vec![
                 Cell::from(Span::styled(sev_tag(x.severity), sev_style(x.severity))),
                 Cell::from(x.ts.map(|t| t.clock().get(..12).unwrap_or("").to_string()).unwrap_or_default()),
-                Cell::from(x.kind),
+                Cell::from(x.kind.as_str()),
                 Cell::from(x.title.clone()),
             ])
         })
@@ -429,10 +429,14 @@ fn render_incident_detail(app: &App, f: &mut Frame, area: Rect) {
         Line::from(""),
         Line::from(Span::styled("evidence", Style::new().add_modifier(Modifier::BOLD))),
     ];
-    for l in serde_json::to_string_pretty(&x.evidence).unwrap_or_default().lines() {
+    // keys sorted, as in the JSON report
+    let evidence = serde_json::to_value(&x.evidence).unwrap_or_default();
+    for l in serde_json::to_string_pretty(&evidence).unwrap_or_default().lines() {
         lines.push(Line::from(l.to_string()));
     }
-    if matches!(x.kind, "oversize_packet" | "near_limit_packet" | "connection_drop") && !r.recommendations.is_empty() {
+    if matches!(x.kind, FindingKind::OversizePacket | FindingKind::NearLimitPacket | FindingKind::ConnectionDrop)
+        && !r.recommendations.is_empty()
+    {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("recommendations", Style::new().add_modifier(Modifier::BOLD))));
         for rec in &r.recommendations {
