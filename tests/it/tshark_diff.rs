@@ -152,6 +152,7 @@ const EXPLAINED: &[(&str, &str)] = &[
     ("mysql-use.pcap", "compressed (stored frames) picked up mid-stream: tshark shows command 0; mywire decodes `use `test`` and its OK"),
     ("tcpdump014.pcap", "compressed, picked up mid-stream: tshark shows command 0; mywire finds Percona's expected 'show databases'"),
     ("misc", "tshark decodes LOAD DATA LOCAL INFILE file contents as commands"),
+    ("errors", "tshark 4.0 prints each non-ASCII byte of a query as U+FFFD; mywire keeps the UTF-8 of the long 1064 statement"),
     ("tls", "TLS: tshark shows nothing after SSLRequest; mywire counts the handshake PDUs only"),
     ("caching_sha2_password.pcap", "tshark decodes a caching_sha2_password auth continuation as command 202"),
     ("mysql8-navicat-login-failed.pcap", "tshark decodes the sha256_password RSA continuation as command 125 (MANIFEST)"),
