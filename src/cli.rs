@@ -4,10 +4,12 @@
 use crate::config::{AnalyzeOptions, CommandsMode};
 use crate::engine::{self, LiveLimit, Runner};
 use crate::model::Severity;
+use crate::output::{OutputFile, Owner};
 use crate::report::model::{ConnReport, Finding};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{BufWriter, Write};
+use std::path::Path;
 
 /// mywire: watch MySQL traffic on the wire and explain what went wrong.
 #[derive(Debug, Parser)]
@@ -52,7 +54,7 @@ pub struct AnalysisOpts {
     #[arg(long = "port", value_name = "N")]
     pub ports: Vec<u16>,
     /// The server's max_allowed_packet, if known (1048576, 16M, 1G, 1024*1024*256).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_max_allowed_packet)]
     pub max_allowed_packet: Option<u64>,
     /// Mask every literal in SQL (passwords are always masked).
     #[arg(long)]
@@ -70,6 +72,24 @@ pub struct AnalysisOpts {
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
     crate::analysis::limit::parse_size(s).ok_or_else(|| format!("'{s}' is not a size: use bytes or a K/M/G suffix, e.g. 16M"))
+}
+
+/// max_allowed_packet as the server accepts it: 1 KiB to 1 GiB.
+fn parse_max_allowed_packet(s: &str) -> Result<u64, String> {
+    let v = parse_size_arg(s)?;
+    if !(1024..=1 << 30).contains(&v) {
+        return Err(format!("{v} bytes is not a possible max_allowed_packet: the server accepts 1K to 1G"));
+    }
+    Ok(v)
+}
+
+/// The kernel capture buffer: libpcap takes an `int`, so at most 2 GiB - 1; at least 64 KiB.
+fn parse_buffer_size(s: &str) -> Result<u64, String> {
+    let v = parse_size_arg(s)?;
+    if !(64 << 10..=i32::MAX as u64).contains(&v) {
+        return Err(format!("{v} bytes cannot be a capture buffer: use 64K to 2047M"));
+    }
+    Ok(v)
 }
 
 /// `mywire analyze`.
@@ -124,7 +144,7 @@ pub struct LiveArgs {
     #[arg(long, default_value_t = 262_144, value_name = "N")]
     pub snaplen: i32,
     /// Kernel capture buffer (e.g. 64M).
-    #[arg(long, default_value = "64M", value_name = "SIZE", value_parser = parse_size_arg)]
+    #[arg(long, default_value = "64M", value_name = "SIZE", value_parser = parse_buffer_size)]
     pub buffer_size: u64,
     /// After opening the device, switch to this user (default `nobody` when root).
     #[arg(long, value_name = "NAME", default_value = "nobody")]
@@ -212,28 +232,61 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn open_output(path: &Option<String>) -> Result<BufWriter<Box<dyn Write>>> {
-    let out: Box<dyn Write> = match path {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    Ok(BufWriter::new(out))
+/// Where a report goes: stdout, or a file that replaces its target only
+/// once the report is complete ([`crate::output`]).
+enum Sink {
+    Stdout(BufWriter<std::io::StdoutLock<'static>>),
+    File(BufWriter<OutputFile>),
+}
+
+impl Sink {
+    fn open(path: &Option<String>, owner: Option<Owner>) -> Result<Sink> {
+        Ok(match path {
+            Some(p) => Sink::File(BufWriter::new(OutputFile::create_for(Path::new(p), 0o644, owner)?)),
+            None => Sink::Stdout(BufWriter::new(std::io::stdout().lock())),
+        })
+    }
+
+    /// Flushes, and for a file makes it the target's content.
+    fn commit(self) -> Result<()> {
+        match self {
+            Sink::Stdout(mut w) => Ok(w.flush()?),
+            Sink::File(w) => w.into_inner().map_err(|e| e.into_error())?.commit(),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Stdout(w) => w.write(buf),
+            Sink::File(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout(w) => w.flush(),
+            Sink::File(w) => w.flush(),
+        }
+    }
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<u8> {
     let mut opts = a.opts.options();
     opts.threads = if a.threads == 0 { crate::parallel::auto_threads(&a.files) } else { a.threads.min(64) };
-    let mut out = open_output(&a.output)?;
+    let mut out = Sink::open(&a.output, None)?;
     let ndjson = a.format == Format::Ndjson;
     let report = {
         let mut on_conn = |c: &ConnReport, f: &[Finding]| if ndjson { crate::report::json::write_conn(&mut out, c, f) } else { Ok(()) };
         engine::analyze_files(&a.files, &opts, &mut on_conn)?
     };
-    crate::report::write(&report, a.format, &mut out, a.fail_on)
+    let code = crate::report::write(&report, a.format, &mut out, a.fail_on)?;
+    out.commit()?;
+    Ok(code)
 }
 
 fn live(a: LiveArgs) -> Result<u8> {
-    use crate::capture::live::{LiveOptions, LiveSource, drop_privileges};
+    use crate::capture::live::{LiveOptions, LiveSource, drop_privileges, lookup_user};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let tui = match a.format {
@@ -256,16 +309,28 @@ fn live(a: LiveArgs) -> Result<u8> {
         timeout_ms: 100,
     };
     let limit = LiveLimit { duration: a.duration, count: a.count };
-    let mut src = LiveSource::open(&lo, a.write.as_deref())?;
-    // the report file is created before privileges are dropped
-    let mut out = open_output(&a.output)?;
-    if !a.no_drop {
-        drop_privileges(&a.user).map_err(|e| anyhow::anyhow!("dropping privileges: {e}"))?;
+    // Every argument is checked before anything is opened or written: the user
+    // to switch to, then the output files (staged; their targets are replaced
+    // only when complete), then the device.
+    let owner = if a.no_drop { None } else { lookup_user(&a.user).map_err(|e| anyhow::anyhow!("{e}"))? };
+    let mut out = Sink::open(&a.output, owner)?;
+    let save = match &a.write {
+        Some(p) => Some(OutputFile::create_for(Path::new(p), 0o644, owner).with_context(|| format!("-w {p}"))?),
+        None => None,
+    };
+    let mut src = LiveSource::open(&lo)?;
+    if let Some(f) = save {
+        src.save_to(f).context("-w")?;
+    }
+    if let Some(o) = owner {
+        drop_privileges(o).map_err(|e| anyhow::anyhow!("dropping privileges: {e}"))?;
     }
     if tui {
         // after the UI closes, the postmortem of what was captured
         let report = crate::report::tui::run::run_live(src, opts, bpf, limit)?;
-        return crate::report::write(&report, format, &mut out, a.fail_on);
+        let code = crate::report::write(&report, format, &mut out, a.fail_on)?;
+        out.commit()?;
+        return Ok(code);
     }
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -278,9 +343,12 @@ fn live(a: LiveArgs) -> Result<u8> {
         let mut on_conn = |c: &ConnReport, f: &[Finding]| if ndjson { crate::report::json::write_conn(&mut out, c, f) } else { Ok(()) };
         let mut runner = Runner::new(&opts, &mut on_conn);
         let r = engine::capture_live(&mut src, &mut runner, &bpf, limit, &|| stop.load(Ordering::SeqCst), None)?;
+        src.finish_savefile()?;
         runner.finish(vec![r.input], r.warnings, Some(r.live))?
     };
-    crate::report::write(&report, format, &mut out, a.fail_on)
+    let code = crate::report::write(&report, format, &mut out, a.fail_on)?;
+    out.commit()?;
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -175,7 +175,6 @@ pub fn capture_live(
             }
         }
     }
-    src.flush();
     let input = InputInfo {
         path: format!("live:{}", src.iface),
         format: "live".into(),

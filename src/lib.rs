@@ -31,6 +31,7 @@ pub mod engine;
 pub mod flow;
 pub mod model;
 pub mod mysql;
+pub mod output;
 pub mod parallel;
 pub mod pipeline;
 pub mod reassembly;

@@ -78,7 +78,8 @@ pub struct LiveSource {
     link: LinkType,
     /// The interface actually opened.
     pub iface: String,
-    save: Option<pcap::Savefile>,
+    save: Option<super::writer::PcapWriter<crate::output::OutputFile>>,
+    snaplen: u32,
 }
 
 fn available() -> String {
@@ -86,8 +87,8 @@ fn available() -> String {
 }
 
 impl LiveSource {
-    /// Opens the device, applies the filter, and optionally a `-w` savefile.
-    pub fn open(o: &LiveOptions, write: Option<&str>) -> Result<Self, LiveError> {
+    /// Opens the device and applies the filter.
+    pub fn open(o: &LiveOptions) -> Result<Self, LiveError> {
         let dev = match &o.iface {
             Some(name) => {
                 let list = Device::list().map_err(|e| LiveError::Pcap { iface: name.clone(), msg: e.to_string() })?;
@@ -123,11 +124,14 @@ impl LiveSource {
         // let the caller idle briefly when nothing is queued.
         let cap = cap.setnonblock().map_err(|e| LiveError::Pcap { iface: iface.clone(), msg: e.to_string() })?;
         let link = LinkType(cap.get_datalink().0);
-        let save = match write {
-            Some(p) => Some(cap.savefile(p).map_err(|e| LiveError::Pcap { iface: iface.clone(), msg: format!("-w {p}: {e}") })?),
-            None => None,
-        };
-        Ok(LiveSource { cap, link, iface, save })
+        Ok(LiveSource { cap, link, iface, save: None, snaplen: o.snaplen.max(0) as u32 })
+    }
+
+    /// Also writes every frame to `out` (`-w`), as a pcap file of this
+    /// capture's link type; the file replaces its target at [`LiveSource::finish_savefile`].
+    pub fn save_to(&mut self, out: crate::output::OutputFile) -> std::io::Result<()> {
+        self.save = Some(super::writer::PcapWriter::new(out, self.link, self.snaplen)?);
+        Ok(())
     }
 
     /// The next frame, `Ok(None)` when none is queued (after a 2 ms idle; call again), or an error
@@ -135,11 +139,14 @@ impl LiveSource {
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, LiveError> {
         match self.cap.next_packet() {
             Ok(p) => {
-                if let Some(s) = self.save.as_mut() {
-                    s.write(&p);
-                }
                 let ts = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec.max(0) as u64, 1_000_000);
-                Ok(Some(Frame { ts, link: self.link, orig_len: p.header.len, data: p.data }))
+                let frame = Frame { ts, link: self.link, orig_len: p.header.len, data: p.data };
+                if let Some(s) = self.save.as_mut()
+                    && let Err(e) = s.write(&frame)
+                {
+                    return Err(LiveError::Pcap { iface: self.iface.clone(), msg: format!("writing the -w file: {e}") });
+                }
+                Ok(Some(frame))
             }
             Err(pcap::Error::TimeoutExpired) => {
                 std::thread::sleep(std::time::Duration::from_millis(2));
@@ -157,25 +164,34 @@ impl LiveSource {
             .unwrap_or_default()
     }
 
-    /// Flushes the `-w` savefile.
-    pub fn flush(&mut self) {
-        if let Some(s) = self.save.as_mut() {
-            let _ = s.flush();
+    /// Completes the `-w` file: flushed, then it replaces its target.
+    pub fn finish_savefile(&mut self) -> anyhow::Result<()> {
+        match self.save.take() {
+            Some(w) => w.finish()?.commit(),
+            None => Ok(()),
         }
     }
 }
 
-/// Drops root privileges to `user` (like `tcpdump -Z`), after the device is open.
-pub fn drop_privileges(user: &str) -> Result<(), String> {
-    use nix::unistd::{Uid, User, setgid, setgroups, setuid};
+/// The user to switch to after the device is open (`--user`), looked up
+/// before anything else happens; `None` when not root (nothing to drop).
+pub fn lookup_user(user: &str) -> Result<Option<crate::output::Owner>, String> {
+    use nix::unistd::{Uid, User};
     if !Uid::effective().is_root() {
-        return Ok(());
+        return Ok(None);
     }
     let u = User::from_name(user)
         .map_err(|e| format!("looking up user {user}: {e}"))?
         .ok_or_else(|| format!("no such user {user:?} (use --user NAME or --no-drop)"))?;
-    setgroups(&[u.gid]).map_err(|e| format!("setgroups: {e}"))?;
-    setgid(u.gid).map_err(|e| format!("setgid: {e}"))?;
-    setuid(u.uid).map_err(|e| format!("setuid: {e}"))?;
+    Ok(Some(crate::output::Owner { uid: u.uid.as_raw(), gid: u.gid.as_raw() }))
+}
+
+/// Drops root privileges to `to` (like `tcpdump -Z`), after the device is open.
+pub fn drop_privileges(to: crate::output::Owner) -> Result<(), String> {
+    use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
+    let (uid, gid) = (Uid::from_raw(to.uid), Gid::from_raw(to.gid));
+    setgroups(&[gid]).map_err(|e| format!("setgroups: {e}"))?;
+    setgid(gid).map_err(|e| format!("setgid: {e}"))?;
+    setuid(uid).map_err(|e| format!("setuid: {e}"))?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 mod file;
 pub mod live;
+pub mod writer;
 
 pub use file::{FileSource, InputInfo, WaitHook, plain_file};
 

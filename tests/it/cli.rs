@@ -190,3 +190,35 @@ fn passwords_are_redacted_and_controls_escaped() {
     let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
     assert!(!out.contains("'apple'"), "literal kept with --redact-literals");
 }
+
+#[test]
+fn r13_a_failed_run_never_truncates_the_report_it_would_replace() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("report.txt");
+    std::fs::write(&out, "yesterday's report").unwrap();
+    let o = out.to_str().unwrap();
+    mywire().args(["analyze", "-o", o, &capture("basic"), "/nonexistent/missing.pcap"]).assert().code(2);
+    mywire().args(["analyze", "-o", o, "--max-allowed-packet", "0", &capture("basic")]).assert().code(2);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "yesterday's report");
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "no temporary file left behind");
+    mywire().args(["analyze", "-o", o, &capture("basic")]).assert().success();
+    assert!(std::fs::read_to_string(&out).unwrap().starts_with("mywire "));
+    // a symlink at the target is never followed
+    let victim = d.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    let link = d.path().join("link.txt");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let a = mywire().args(["analyze", "-o", link.to_str().unwrap(), &capture("basic")]).assert().code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("symbolic link"));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+}
+
+#[test]
+fn r13_impossible_limits_are_usage_errors() {
+    for bad in ["0", "512", "2G", "lots"] {
+        let a = mywire().args(["analyze", "--max-allowed-packet", bad, &capture("basic")]).assert().code(2);
+        assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("max-allowed-packet"), "{bad}");
+    }
+    mywire().args(["analyze", "--max-allowed-packet", "1K", &capture("basic")]).assert().success();
+    mywire().args(["live", "--buffer-size", "100G", "--count", "1"]).assert().code(2);
+}

@@ -132,6 +132,7 @@ pub fn run_live(mut src: crate::capture::live::LiveSource, opts: AnalyzeOptions,
         let stop = || quit_worker.load(Ordering::SeqCst) || stop_worker.load(Ordering::SeqCst);
         let mut tick = |r: &Runner<'_>, live: LiveCapture| send(&tx, Msg::Data(Box::new(r.snapshot(Vec::new(), Some(live)))));
         let r = capture_live(&mut src, &mut runner, &bpf, limit, &stop, Some(&mut tick))?;
+        src.finish_savefile()?;
         runner.finish(vec![r.input], r.warnings, Some(r.live))
     });
     let res = ui_loop(App::new(true), rx, stop);
