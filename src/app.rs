@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             crate::report::tui::run::run_files(a.files, options(&a.opts))
         }
         Command::Pdus(a) => pdus(a),
+        Command::Keylog(a) => crate::keylog::run(a),
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Command {
     Tui(TuiArgs),
     /// List every MySQL packet (one tab-separated line per logical PDU), like `tshark -Y mysql`.
     Pdus(PdusArgs),
+    /// Run a program so that OpenSSL writes its TLS keys (NSS key log) for decrypting captures.
+    Keylog(crate::keylog::KeylogArgs),
 }
 
 /// `mywire pdus`.

@@ -25,6 +25,7 @@ pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod keylog;
 pub mod mysql;
 pub mod parallel;
 pub mod pipeline;
