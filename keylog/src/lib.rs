@@ -231,13 +231,13 @@ fn chains() -> &'static Mutex<HashMap<usize, KeylogCb>> {
 /// # Safety
 /// `ctx` is a live `SSL_CTX`.
 unsafe fn hook(r: &Real, ctx: *mut c_void) {
-    if keylog_file().is_none() {
-        return; // nowhere to write: leave the program exactly as it is
-    }
     let (Some(get), Some(set)) = (r.get_cb, r.set_cb) else {
         say_once(&SAID_NO_CALLBACK, "this libssl has no SSL_CTX_set_keylog_callback (OpenSSL older than 1.1.1?): no key log is written");
         return;
     };
+    if keylog_file().is_none() {
+        return; // nowhere to write: leave the program exactly as it is
+    }
     let ours: KeylogCb = on_keylog;
     // SAFETY: `ctx` is live (caller's contract); the getter only reads it.
     let current = unsafe { get(ctx) };
