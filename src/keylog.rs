@@ -278,7 +278,7 @@ pub fn inspect(command: &Path, path_env: &OsStr) -> Inspection {
         notes,
     };
     if let Some(why) = secure_exec(command) {
-        return refused(chain, notes, why, "run it as the user who owns it, or without the set-ID bit");
+        return refused(chain, notes, why, "Run it as the user who owns it, or without the set-ID bit");
     }
     let mut file = command.to_path_buf();
     for depth in 0.. {
@@ -328,14 +328,14 @@ fn judge(exe: &Obj, notes: &mut Vec<String>) -> Verdict {
         let what = exe.embedded.as_deref().map(|e| format!(", with {e} inside it")).unwrap_or_default();
         return refuse(
             format!("it is statically linked{what}: the dynamic loader, and so LD_PRELOAD, never runs for it"),
-            "rebuild it against the shared libssl, or use the program's own key-log option (SSLKEYLOGFILE in curl, for one)",
+            "Rebuild it against the shared libssl, or use the program's own key-log option (SSLKEYLOGFILE in curl, for one)",
         );
     }
     if exe.defines_ssl {
         let what = exe.embedded.as_deref().unwrap_or("OpenSSL-compatible code");
         return refuse(
             format!("it carries its own copy of {what} (it defines SSL_CTX_new), which calls made inside it never leave"),
-            "rebuild it against the shared libssl, or use the program's own key-log option",
+            "Rebuild it against the shared libssl, or use the program's own key-log option",
         );
     }
     let found = walk(exe, notes);
@@ -433,16 +433,36 @@ fn obj_from(path: &Path, data: &[u8]) -> goblin::error::Result<Obj> {
     })
 }
 
-/// A TLS library's version string inside a static or self-contained program.
+/// What TLS code a static or self-contained program carries, from its
+/// symbols and strings (a stripped binary keeps the strings).
 fn embedded_tls(data: &[u8], defines_ssl: bool) -> Option<String> {
-    for needle in [&b"BoringSSL"[..], b"LibreSSL ", b"OpenSSL 3.", b"OpenSSL 1.", b"wolfSSL", b"GnuTLS", b"mbed TLS "] {
-        if let Some(i) = memchr::memmem::find(data, needle) {
-            let tail = data.get(i..).unwrap_or_default();
-            let end = tail.iter().take(48).position(|&b| !(0x20..0x7f).contains(&b)).unwrap_or(tail.len().min(48));
-            return Some(String::from_utf8_lossy(tail.get(..end).unwrap_or_default()).trim().to_string());
+    let has = |needle: &[u8]| memchr::memmem::find(data, needle);
+    // a version string, when the linker kept it: "OpenSSL 3.0.13 30 Jan 2024"
+    let version = |i: usize| {
+        let tail = data.get(i..).unwrap_or_default();
+        let end = tail.iter().take(48).position(|&b| !(0x20..0x7f).contains(&b)).unwrap_or(tail.len().min(48));
+        String::from_utf8_lossy(tail.get(..end).unwrap_or_default()).trim().to_string()
+    };
+    if has(b"BoringSSL").is_some() {
+        return Some("BoringSSL".into());
+    }
+    for v in [&b"LibreSSL "[..], b"OpenSSL 3.", b"OpenSSL 1."] {
+        if let Some(i) = has(v) {
+            return Some(version(i));
         }
     }
-    defines_ssl.then(|| "OpenSSL-compatible code".to_string())
+    if has(b"openssl.cnf").is_some() {
+        return Some("OpenSSL".into());
+    }
+    if defines_ssl {
+        return Some("OpenSSL-compatible code".into());
+    }
+    for (needle, name) in [(&b"wolfSSL"[..], "wolfSSL"), (b"GnuTLS", "GnuTLS"), (b"mbed TLS", "Mbed TLS")] {
+        if has(needle).is_some() {
+            return Some(name.into());
+        }
+    }
+    has(b"CRYPTOGAMS by <appro@openssl.org>").map(|_| "OpenSSL-derived cryptography".into())
 }
 
 /// Walks the program's shared-object closure; returns each TLS library found
@@ -753,7 +773,7 @@ pub fn run(a: KeylogArgs) -> Result<u8> {
     if let Some(arch) = insp.arch.filter(|a| *a != pre.arch) {
         insp.verdict = Verdict::Refused {
             why: format!("it is {arch} and the preload library {} is {}", preload.display(), pre.arch),
-            instead: "build mywire-keylog for that target (cargo build --release -p mywire-keylog --target ...)".into(),
+            instead: "Build mywire-keylog for that target (cargo build --release -p mywire-keylog --target ...)".into(),
         };
     }
     for n in &insp.notes {
