@@ -25,7 +25,10 @@
 //!   stderr, nothing written). An existing file with group/other bits is
 //!   narrowed to 0600.
 //! - Each line goes out in one `write(2)` on the `O_APPEND` descriptor, so
-//!   threads' (and forked workers') lines never interleave.
+//!   threads' (and forked workers') lines never interleave. Before each, one
+//!   `fstat` checks the descriptor is still that file: a program that closed
+//!   it (daemons close every descriptor after fork) never gets key lines
+//!   written into whatever file reused the number.
 //! - A libssl without `SSL_CTX_set_keylog_callback` (OpenSSL < 1.1.1) is
 //!   left alone: calls pass through, one line on stderr says why.
 //! - Nothing here panics (a panic would abort the host program).
@@ -87,6 +90,7 @@ static SAID_NO_CALLBACK: AtomicBool = AtomicBool::new(false);
 static SAID_FILE: AtomicBool = AtomicBool::new(false);
 static SAID_WRITE: AtomicBool = AtomicBool::new(false);
 static SAID_FULL: AtomicBool = AtomicBool::new(false);
+static SAID_CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// `SSL_CTX *SSL_CTX_new(const SSL_METHOD *)`
 type CtxNewFn = unsafe extern "C" fn(*const c_void) -> *mut c_void;
@@ -273,7 +277,12 @@ unsafe extern "C" fn on_keylog(ssl: *const c_void, line: *const c_char) {
         // SAFETY: OpenSSL passes a NUL-terminated line, valid during the call.
         let text = unsafe { CStr::from_ptr(line) }.to_bytes();
         if let Some(f) = keylog_file() {
-            if let Err(e) = write_line(f, text) {
+            if !same_file(f) {
+                // The program closed our descriptor (daemons close every fd
+                // after fork) and the number may now be another file's.
+                STATS.lost.fetch_add(1, Ordering::Relaxed);
+                say_once(&SAID_CLOSED, "the key log's descriptor was closed by the program: no more lines are written");
+            } else if let Err(e) = write_line(&f.file, text) {
                 STATS.lost.fetch_add(1, Ordering::Relaxed);
                 say_once(&SAID_WRITE, &format!("a key-log line was lost: {e}"));
             } else {
@@ -294,17 +303,32 @@ unsafe extern "C" fn on_keylog(ssl: *const c_void, line: *const c_char) {
     }
 }
 
+/// The key log, with the identity it had when opened.
+struct KeyFile {
+    file: File,
+    dev: u64,
+    ino: u64,
+}
+
+/// True while the descriptor still refers to the file opened (one fstat).
+fn same_file(k: &KeyFile) -> bool {
+    k.file.metadata().is_ok_and(|m| m.dev() == k.dev && m.ino() == k.ino)
+}
+
 /// The key log file, opened on first use (`None`: unset or refused).
-fn keylog_file() -> Option<&'static File> {
-    static FILE: OnceLock<Option<File>> = OnceLock::new();
+fn keylog_file() -> Option<&'static KeyFile> {
+    static FILE: OnceLock<Option<KeyFile>> = OnceLock::new();
     FILE.get_or_init(|| {
         let path: OsString = std::env::var_os(ENV_KEYLOG).unwrap_or_default();
         if path.is_empty() {
             say_once(&SAID_FILE, "MYWIRE_KEYLOG is not set: no key log is written");
             return None;
         }
-        match open_keylog(Path::new(&path)) {
-            Ok(f) => Some(f),
+        match open_keylog(Path::new(&path)).and_then(|file| {
+            let m = file.metadata().map_err(|e| format!("cannot stat {}: {e}", Path::new(&path).display()))?;
+            Ok(KeyFile { file, dev: m.dev(), ino: m.ino() })
+        }) {
+            Ok(k) => Some(k),
             Err(why) => {
                 say_once(&SAID_FILE, &format!("no key log is written: {why}"));
                 None

@@ -296,6 +296,20 @@ fn static_and_embedded_openssl_are_refused() {
         assert!(keylog(&k).is_empty(), "{} logged keys", exe.display());
     }
 
+    // a program that closes every descriptor after creating its context (as
+    // daemons do): the number of the key log's descriptor goes to another
+    // file, which must get no key line
+    let k = d.path().join("daemon.txt");
+    let decoy = d.path().join("decoy.txt");
+    let o = run(mywire().arg("keylog").arg("--out").arg(&k).arg("--").arg(&shared).arg(&port).arg("close-fds").arg(&decoy));
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(text(&o.stdout).contains("handshake ok: TLSv1.3"));
+    assert!(text(&o.stdout).contains("decoy fd 3"), "the decoy must take the key log's old number: {}", text(&o.stdout));
+    assert!(err.contains("mywire-keylog: the key log's descriptor was closed by the program"), "{err}");
+    assert_eq!(std::fs::read_to_string(&decoy).unwrap(), "", "key lines went into another file");
+    assert!(keylog(&k).is_empty());
+
     // a script is followed to its interpreter
     let script = d.path().join("run.sh");
     std::fs::write(&script, format!("#!/bin/sh\nexec {} \"$@\"\n", shared.display())).unwrap();

@@ -2,19 +2,41 @@
  * 127.0.0.1:PORT, completes a handshake, writes one line, closes.
  * Built three ways by tests/keylog/main.rs: against the shared libssl
  * (hookable), fully static, and with libssl.a inside a dynamic program
- * (both refused: the preload cannot reach their OpenSSL). */
+ * (both refused: the preload cannot reach their OpenSSL).
+ *
+ * `tls_client PORT close-fds DECOY` behaves like a daemon: after creating its
+ * context it closes every descriptor above stderr and opens DECOY, which gets
+ * the number the key log had; no key line may land in DECOY. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
+    int close_fds = argc == 4 && strcmp(argv[2], "close-fds") == 0;
+    if (argc != 2 && !close_fds) {
+        fprintf(stderr, "usage: %s PORT [close-fds DECOY]\n", argv[0]);
         return 64;
+    }
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        fprintf(stderr, "SSL_CTX_new failed\n");
+        return 1;
+    }
+    if (close_fds) {
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        int decoy = open(argv[3], O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (decoy < 0) {
+            perror("open decoy");
+            return 1;
+        }
+        printf("decoy fd %d\n", decoy);
     }
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
@@ -25,8 +47,7 @@ int main(int argc, char **argv) {
         perror("connect");
         return 1;
     }
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    SSL *ssl = SSL_new(ctx);
     if (!ssl || !SSL_set_fd(ssl, fd) || SSL_connect(ssl) != 1) {
         fprintf(stderr, "TLS handshake failed\n");
         return 1;
