@@ -647,6 +647,7 @@ fn keylog_path(out: Option<PathBuf>) -> std::result::Result<PathBuf, String> {
             Err(format!("{} is a symbolic link: refused (the key log is never written through a link)", abs.display()))
         }
         Ok(m) if !m.is_file() => Err(format!("{} exists and is not a regular file: refused", abs.display())),
+        Ok(m) if m.nlink() != 1 => Err(format!("{} has {} hard links: refused", abs.display(), m.nlink())),
         _ => Ok(abs),
     }
 }
@@ -886,6 +887,10 @@ mod tests {
         std::os::unix::fs::symlink(d.path().join("elsewhere"), &link).unwrap();
         assert!(keylog_path(Some(link)).unwrap_err().contains("symbolic link"));
         assert!(keylog_path(Some(d.path().to_path_buf())).unwrap_err().contains("not a regular file"));
+        let file = d.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        std::fs::hard_link(&file, d.path().join("f2")).unwrap();
+        assert!(keylog_path(Some(file)).unwrap_err().contains("has 2 hard links"));
         let p = keylog_path(Some(d.path().join("new.txt"))).unwrap();
         assert!(p.is_absolute() && p.ends_with("new.txt"));
         let def = keylog_path(None).unwrap();

@@ -21,8 +21,8 @@
 //!   callback stays alone, counted and reported once on stderr).
 //! - The file (`MYWIRE_KEYLOG`) is opened once, `O_WRONLY|O_APPEND|O_CREAT|
 //!   O_NOFOLLOW|O_CLOEXEC`, mode 0600. A symbolic link, a file that is not
-//!   regular, or one not owned by the effective uid is refused (one line on
-//!   stderr, nothing written). An existing file with group/other bits is
+//!   regular, one with more than one hard link, or one not owned by the
+//!   effective uid is refused (one line on stderr, nothing written). An existing file with group/other bits is
 //!   narrowed to 0600.
 //! - Each line goes out in one `write(2)` on the `O_APPEND` descriptor, so
 //!   threads' (and forked workers') lines never interleave. Before each, one
@@ -359,6 +359,11 @@ pub fn open_keylog(path: &Path) -> Result<File, String> {
     if md.uid() != euid {
         return Err(format!("{shown} belongs to uid {}, not to this process's euid {euid}: refused", md.uid()));
     }
+    if md.nlink() != 1 {
+        // a hard link planted to some other file of this user (say, root's
+        // /etc/shadow) must not get key lines appended, or its mode changed
+        return Err(format!("{shown} has {} hard links: refused", md.nlink()));
+    }
     if md.mode() & 0o077 != 0 {
         f.set_permissions(Permissions::from_mode(0o600)).map_err(|e| format!("cannot chmod 0600 {shown}: {e}"))?;
     }
@@ -461,6 +466,20 @@ mod tests {
         symlink(d.0.join("nothing-here"), &dangling).unwrap();
         assert!(open_keylog(&dangling).unwrap_err().contains("symbolic link"));
         assert!(!d.0.join("nothing-here").exists());
+    }
+
+    #[test]
+    fn refuses_hard_links() {
+        let d = TempDir::new("hardlink");
+        let target = d.0.join("shadow");
+        std::fs::write(&target, "root:x:\n").unwrap();
+        std::fs::set_permissions(&target, Permissions::from_mode(0o640)).unwrap();
+        let link = d.0.join("keys.txt");
+        std::fs::hard_link(&target, &link).unwrap();
+        let err = open_keylog(&link).unwrap_err();
+        assert!(err.contains("has 2 hard links: refused"), "{err}");
+        assert_eq!(read(&target), "root:x:\n");
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o777, 0o640, "mode left alone");
     }
 
     #[test]
