@@ -22,8 +22,8 @@
 //! - The file (`MYWIRE_KEYLOG`) is opened once, `O_WRONLY|O_APPEND|O_CREAT|
 //!   O_NOFOLLOW|O_CLOEXEC`, mode 0600. A symbolic link, a file that is not
 //!   regular, one with more than one hard link, or one not owned by the
-//!   effective uid is refused (one line on stderr, nothing written). An existing file with group/other bits is
-//!   narrowed to 0600.
+//!   effective uid is refused (one line on stderr, nothing written). An
+//!   existing file with group/other bits is narrowed to 0600.
 //! - Each line goes out in one `write(2)` on the `O_APPEND` descriptor, so
 //!   threads' (and forked workers') lines never interleave. Before each, one
 //!   `fstat` checks the descriptor is still that file: a program that closed
@@ -59,13 +59,13 @@ pub const MAX_CHAINED: usize = 4096;
 /// most ~230 bytes); longer ones go through the heap.
 const LINE_BUF: usize = 512;
 
-/// Counters: what the library did in this process (readable from a debugger
-/// or a core file; the tests read them directly).
+/// Counters: what the library did in this process (for a debugger or a core
+/// file; the stderr messages say the same once).
 #[derive(Debug)]
 pub struct Stats {
     /// Key-log lines written whole.
     pub lines: AtomicU64,
-    /// Lines lost (write error or short write).
+    /// Lines lost (write error, short write, descriptor closed by the program).
     pub lost: AtomicU64,
     /// Contexts that got our callback.
     pub hooked: AtomicU64,
@@ -245,10 +245,12 @@ unsafe fn hook(r: &Real, ctx: *mut c_void) {
     let ours: KeylogCb = on_keylog;
     // SAFETY: `ctx` is live (caller's contract); the getter only reads it.
     let current = unsafe { get(ctx) };
+    if current.is_some_and(|cb| cb as usize == ours as usize) {
+        return; // already ours (every SSL_new after the first on a context)
+    }
     let key = ctx as usize;
     let mut table = chains().lock().unwrap_or_else(|e| e.into_inner());
     match current {
-        Some(cb) if cb as usize == ours as usize => return,
         // A new context, or one at the address of a freed one: no chain.
         None => {
             table.remove(&key);
