@@ -470,7 +470,7 @@ impl Drop for Mariadb {
 }
 
 /// tcpdump on lo for one port, stopped (SIGINT) and reaped by `stop`.
-struct Tcpdump(Option<(Child, std::thread::JoinHandle<String>)>);
+struct Tcpdump(Option<(Child, std::thread::JoinHandle<String>, PathBuf)>);
 
 impl Tcpdump {
     fn start(file: &Path, port: u16) -> Tcpdump {
@@ -493,13 +493,25 @@ impl Tcpdump {
             s
         });
         std::thread::sleep(Duration::from_millis(200));
-        Tcpdump(Some((c, rest)))
+        Tcpdump(Some((c, rest, file.to_path_buf())))
     }
 
     /// Stops the capture; returns what tcpdump said at the end (its counts).
     fn stop(&mut self) -> String {
-        let Some((mut c, rest)) = self.0.take() else { return String::new() };
-        std::thread::sleep(Duration::from_millis(500)); // the last FIN/ACKs
+        let Some((mut c, rest, file)) = self.0.take() else { return String::new() };
+        // tcpdump writes each packet as it takes it (-U); on a busy machine it
+        // can lag, and SIGINT drops what it has not taken yet: wait until the
+        // file stops growing (at least 500 ms, at most 10 s)
+        let t0 = Instant::now();
+        let mut size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        loop {
+            std::thread::sleep(Duration::from_millis(250));
+            let now = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            if (now == size && t0.elapsed() >= Duration::from_millis(500)) || t0.elapsed() > Duration::from_secs(10) {
+                break;
+            }
+            size = now;
+        }
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGINT);
         let _ = c.wait();
         rest.join().unwrap_or_default()
