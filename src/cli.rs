@@ -31,6 +31,8 @@ pub enum Command {
     Tui(TuiArgs),
     /// List every MySQL packet (one tab-separated line per logical PDU), like `tshark -Y mysql`.
     Pdus(PdusArgs),
+    /// Run a program so that OpenSSL writes its TLS keys (NSS key log) for decrypting captures.
+    Keylog(crate::keylog::KeylogArgs),
 }
 
 /// `mywire pdus`.
@@ -223,6 +225,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             }
             crate::report::tui::run::run_files(a.files, a.opts.options())
         }
+        Command::Keylog(a) => crate::keylog::run(a),
         Command::Pdus(a) => {
             let conns = engine::trace_pdus(&a.files, &a.ports)?;
             let mut out = BufWriter::new(std::io::stdout().lock());

@@ -29,6 +29,7 @@ pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod flow;
+pub mod keylog;
 pub mod model;
 pub mod mysql;
 pub mod output;
