@@ -192,4 +192,13 @@ pub mod analysis {
     pub const MAX_SLOW_FINDINGS: u64 = 100;
     /// Open connections included in a live snapshot.
     pub const MAX_SNAPSHOT_CONNS: usize = 2000;
+    /// Groups of failed statements (error code x statement shape); past it the
+    /// statements are counted in `summary.not_listed.error_groups`.
+    pub const MAX_ERROR_GROUPS: usize = 1000;
+    /// Connections listed in one group of findings or failed statements.
+    pub const MAX_GROUP_CONNECTIONS: usize = 100;
+    /// Users listed in one group of failed statements.
+    pub const MAX_GROUP_USERS: usize = 16;
+    /// Client addresses named in one group of findings.
+    pub const MAX_GROUP_CLIENTS: usize = 16;
 }

@@ -38,7 +38,11 @@ impl<'a> Collector<'a> {
         finished.sort_by_key(|f| f.id);
         for fc in finished {
             let (ci, nf) = self.an.add(fc);
-            (self.on_conn)(&self.an.conns[ci], &self.an.findings[self.an.findings.len() - nf..])?;
+            let at = self.an.findings.len() - nf;
+            (self.on_conn)(&self.an.conns[ci], &self.an.findings[at..])?;
+            for f in &mut self.an.findings[at..] {
+                f.streamed = true;
+            }
             // streamed in full; the report keeps what its caps allow
             self.an.trim_last(nf);
         }

@@ -3,6 +3,7 @@
 
 use super::{ConnVar, Rejected};
 use crate::model::VarSource;
+use crate::time::Timestamp;
 use serde::Serialize;
 
 /// Where the limit came from.
@@ -56,7 +57,7 @@ impl LimitSource {
 /// The effective limit.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct LimitInfo {
-    /// The limit in bytes, when known.
+    /// The limit in bytes, when known (a claim the wire does not contradict).
     pub bytes: Option<u64>,
     /// Where it came from.
     pub source: LimitSource,
@@ -64,6 +65,47 @@ pub struct LimitInfo {
     pub upper_bound: Option<u64>,
     /// Lower bound implied by the largest packet the server accepted.
     pub lower_bound: Option<u64>,
+    /// Claims the wire contradicts (reported as `limit_contradicted` findings).
+    #[serde(skip)]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// What the wire showed against a claimed limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Against {
+    /// A packet of this size (at or below the claim) was rejected with ERR 1153.
+    Rejected(Rejected),
+    /// A packet of this size (above the claim) was answered.
+    Accepted(Accepted),
+}
+
+/// A claimed max_allowed_packet that the wire contradicts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// The claimed value.
+    pub claimed: u64,
+    /// Where the claim came from.
+    pub source: LimitSource,
+    /// When the claim was seen in the traffic (a SHOW VARIABLES, a SET GLOBAL).
+    pub claimed_at: Option<Timestamp>,
+    /// The packet that contradicts it.
+    pub against: Against,
+    /// The claim still stands for new connections: only an older session
+    /// (one that connected before the claim was seen) accepted more.
+    pub stands: bool,
+}
+
+/// The largest request a server answered, on which connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Its size.
+    pub bytes: u64,
+    /// Its connection.
+    pub conn: u64,
+    /// When that connection began.
+    pub conn_start: Timestamp,
+    /// When the packet was sent.
+    pub ts: Timestamp,
 }
 
 /// Parses `1048576`, `16M`, `1G`, `64k`, `1024*1024*256`.
@@ -98,12 +140,35 @@ pub fn version_default(v: &str) -> Option<u64> {
     })
 }
 
-/// Combines all sources (see module docs).
-pub fn effective(cli: Option<u64>, vars: &[ConnVar], versions: &[String], rejected: &[Rejected], accepted: u64) -> LimitInfo {
+/// Combines all sources: a claim (the command line, then a value seen in the
+/// traffic, then the version default) stands only when the wire does not
+/// contradict it; the evidence (ERR 1153 and the largest packet accepted)
+/// bounds the limit whatever the claims say.
+pub fn effective(cli: Option<u64>, vars: &[ConnVar], versions: &[String], rejected: &[Rejected], accepted: Accepted) -> LimitInfo {
     let upper = rejected.iter().map(|r| r.bytes).filter(|&b| b > 0).min();
-    let lower = if accepted > 0 { Some(accepted) } else { None };
+    let lower = (accepted.bytes > 0).then_some(accepted.bytes);
+    let mut conflicts = Vec::new();
+    let info = |bytes: Option<u64>, source: LimitSource, conflicts: Vec<Conflict>| LimitInfo {
+        bytes,
+        source,
+        upper_bound: upper,
+        lower_bound: lower,
+        conflicts,
+    };
+    // what the wire says against `v`: a rejection at or below it is decisive
+    let against = |v: u64| -> Option<Against> {
+        if let Some(r) = rejected.iter().filter(|r| r.bytes > 0 && r.bytes <= v).min_by_key(|r| r.bytes) {
+            return Some(Against::Rejected(*r));
+        }
+        (accepted.bytes > v).then_some(Against::Accepted(accepted))
+    };
     if let Some(b) = cli {
-        return LimitInfo { bytes: Some(b), source: LimitSource::CommandLine, upper_bound: upper, lower_bound: lower };
+        match against(b) {
+            None => return info(Some(b), LimitSource::CommandLine, conflicts),
+            Some(a) => {
+                conflicts.push(Conflict { claimed: b, source: LimitSource::CommandLine, claimed_at: None, against: a, stands: false })
+            }
+        }
     }
     let seen = vars
         .iter()
@@ -111,29 +176,29 @@ pub fn effective(cli: Option<u64>, vars: &[ConnVar], versions: &[String], reject
         .filter_map(|v| parse_size(&v.var.value).map(|b| (v.conn, &v.var, b)))
         .next_back();
     if let Some((c, v, b)) = seen {
-        return LimitInfo {
-            bytes: Some(b),
-            source: LimitSource::Traffic { connection: c, how: v.how },
-            upper_bound: upper,
-            lower_bound: lower,
-        };
-    }
-    if upper.is_some() {
-        return LimitInfo { bytes: None, source: LimitSource::Inferred, upper_bound: upper, lower_bound: lower };
-    }
-    if let Some((v, b)) = versions.iter().find_map(|v| version_default(v).map(|b| (v, b))) {
-        // The server accepted a larger packet: its limit was raised; the default is wrong.
-        if accepted > b {
-            return LimitInfo { bytes: None, source: LimitSource::Inferred, upper_bound: None, lower_bound: lower };
+        let source = LimitSource::Traffic { connection: c, how: v.how };
+        match against(b) {
+            None => return info(Some(b), source, conflicts),
+            Some(a) => {
+                // a session that began before the value was seen may hold an older one
+                let stands = matches!(a, Against::Accepted(acc) if acc.conn_start < v.ts);
+                conflicts.push(Conflict { claimed: b, source: source.clone(), claimed_at: Some(v.ts), against: a, stands });
+                if stands {
+                    return info(Some(b), source, conflicts);
+                }
+            }
         }
-        return LimitInfo {
-            bytes: Some(b),
-            source: LimitSource::VersionDefault { version: v.clone() },
-            upper_bound: None,
-            lower_bound: lower,
-        };
     }
-    LimitInfo { bytes: None, source: LimitSource::Unknown, upper_bound: None, lower_bound: lower }
+    if let Some((v, b)) = versions.iter().find_map(|v| version_default(v).map(|b| (v, b)))
+        && against(b).is_none()
+    {
+        // a default is a guess: the wire overruling it needs no finding
+        return info(Some(b), LimitSource::VersionDefault { version: v.clone() }, conflicts);
+    }
+    if upper.is_some() || lower.is_some() && (cli.is_some() || seen.is_some() || !versions.is_empty()) {
+        return info(None, LimitSource::Inferred, conflicts);
+    }
+    info(None, LimitSource::Unknown, conflicts)
 }
 
 /// Rounds up to a sensible unit: a power of two MiB up to 64 MiB, then a multiple of 64 MiB; 1 GiB max.
@@ -184,14 +249,32 @@ mod tests {
     #[test]
     fn evidence_beats_version_default() {
         let v = vec!["5.5.5-10.11.19-MariaDB".to_string()];
-        let d = effective(None, &[], &v, &[], 1000);
+        let acc = |bytes| Accepted { bytes, conn: 0, conn_start: Timestamp(0), ts: Timestamp(0) };
+        let d = effective(None, &[], &v, &[], acc(1000));
         assert_eq!((d.bytes, d.source.key()), (Some(16 << 20), "version_default"));
-        let raised = effective(None, &[], &v, &[], 35_660_258);
+        let raised = effective(None, &[], &v, &[], acc(35_660_258));
         assert_eq!((raised.bytes, raised.source.key(), raised.lower_bound), (None, "inferred", Some(35_660_258)));
-        let rejected = effective(None, &[], &v, &[Rejected { conn: 0, bytes: 6_000_037 }], 100);
+        assert!(raised.conflicts.is_empty(), "a default is a guess: no conflict");
+        let rejected = effective(None, &[], &v, &[Rejected { conn: 0, bytes: 6_000_037, ts: Timestamp(0) }], acc(100));
         assert_eq!((rejected.bytes, rejected.upper_bound), (None, Some(6_000_037)));
-        let cli = effective(Some(1 << 20), &[], &v, &[Rejected { conn: 0, bytes: 6_000_037 }], 100);
+        let cli = effective(Some(1 << 20), &[], &v, &[Rejected { conn: 0, bytes: 6_000_037, ts: Timestamp(0) }], acc(100));
         assert_eq!((cli.bytes, cli.source.key()), (Some(1 << 20), "command_line"));
+    }
+
+    #[test]
+    fn r13_a_flag_the_wire_contradicts_gives_way_to_the_evidence() {
+        let v = vec!["5.5.5-10.11.19-MariaDB".to_string()];
+        let acc = Accepted { bytes: 864_030, conn: 0, conn_start: Timestamp(0), ts: Timestamp(0) };
+        let r = effective(Some(16 << 20), &[], &v, &[Rejected { conn: 0, bytes: 6_000_037, ts: Timestamp(0) }], acc);
+        assert_eq!((r.bytes, r.source.key(), r.lower_bound, r.upper_bound), (None, "inferred", Some(864_030), Some(6_000_037)));
+        assert_eq!(r.conflicts.len(), 1);
+        assert!(matches!(r.conflicts[0].against, Against::Rejected(Rejected { bytes: 6_000_037, .. })));
+        // accepted above the claim
+        let big = Accepted { bytes: 4 << 20, conn: 3, conn_start: Timestamp(0), ts: Timestamp(0) };
+        let r = effective(Some(1 << 20), &[], &v, &[], big);
+        // the flag gives way; the version default agrees with the evidence
+        assert_eq!((r.bytes, r.source.key(), r.conflicts.len()), (Some(16 << 20), "version_default", 1));
+        assert!(matches!(r.conflicts[0].against, Against::Accepted(Accepted { conn: 3, .. })));
     }
 
     #[test]

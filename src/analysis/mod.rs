@@ -22,24 +22,28 @@
 //! Severity: critical = a client saw an error or lost its connection;
 //! warning = it is about to (or the evidence is damaged); info = context.
 
+mod client;
 mod close;
 mod collector;
 mod conn;
+mod contradict;
 mod drops;
 mod errors;
+mod group;
 mod health;
 pub mod limit;
 mod oversize;
 mod recommend;
 mod sequence;
 mod slow;
+mod verdict;
 
 pub use crate::config::{AnalyzerConfig, CommandsMode};
 pub use collector::{Collector, OnConn};
 pub use limit::{LimitInfo, LimitSource};
 
 use crate::capture::InputInfo;
-use crate::model::{CommandRecord, ErrorTally, FindingKind, FinishedConn, KillEvent, Severity, VarObservation};
+use crate::model::{CommandRecord, ErrorTally, FinishedConn, KillEvent, Severity, VarObservation};
 use crate::report::fmt::sanitize;
 use crate::report::model::{
     CaptureSummary, ConnReport, ErrorCount, Finding, Generator, NotListed, Report, Settings, SeverityCounts, Summary,
@@ -66,12 +70,14 @@ pub struct ConnVar {
 }
 
 /// A request the server rejected with ERR 1153.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rejected {
     /// The connection.
     pub conn: u64,
     /// The request's size (0 when unknown).
     pub bytes: u64,
+    /// When the server rejected it.
+    pub ts: Timestamp,
 }
 
 /// Counts over every connection, listed or not.
@@ -101,8 +107,10 @@ pub struct Analyzer {
     vars: Vec<ConnVar>,
     versions: Vec<String>,
     rejected: Vec<Rejected>,
-    largest_accepted: u64,
+    largest_accepted: limit::Accepted,
     errors_by_code: BTreeMap<u16, ErrorTally>,
+    statement_errors: errors::ErrorGroups,
+    tally: verdict::Tally,
     slow_count: u64,
     totals: Totals,
     /// Kept findings by severity (info, warning, critical).
@@ -133,8 +141,10 @@ impl Analyzer {
             vars: Vec::new(),
             versions: Vec::new(),
             rejected: Vec::new(),
-            largest_accepted: 0,
+            largest_accepted: limit::Accepted::default(),
             errors_by_code: BTreeMap::new(),
+            statement_errors: errors::ErrorGroups::default(),
+            tally: verdict::Tally::new(),
             slow_count: 0,
             totals: Totals::default(),
             kept_by_severity: [0; 3],
@@ -181,6 +191,7 @@ impl Analyzer {
         let cx = Context { cfg: &self.cfg, lim: self.limit(), who: format!("connection #{} ({} -> {})", rep.id, rep.client, rep.server) };
         let mut out = Vec::new();
         oversize::detect(&cx, &fc, &rep, &mut out);
+        client::detect(&cx, &fc, &rep, &mut out);
         sequence::detect(&cx, &fc, &rep, &mut out);
         drops::detect(&cx, &fc, &rep, &mut out);
         health::detect(&cx, &fc, &rep, &mut out);
@@ -191,6 +202,7 @@ impl Analyzer {
         self.totals.errors += rep.errors;
         for f in &self.findings[before..] {
             self.kept_by_severity[f.severity.idx()] += 1;
+            verdict::count(&mut self.tally, f, 1);
         }
         self.conns.push(rep);
         (self.conns.len() - 1, self.findings.len() - before)
@@ -200,11 +212,13 @@ impl Analyzer {
     /// and the errors it returned, by code.
     fn learn_limit_bounds(&mut self, fc: &FinishedConn) {
         let (st, id) = (&fc.summary, fc.id);
+        let user = st.identity.user.as_deref();
         for c in &st.commands {
+            self.statement_errors.add_command(&self.cfg, id, user, c);
             match c.response.error_code {
-                Some(1153) => self.rejected.push(Rejected { conn: id, bytes: c.request_bytes }),
-                _ if c.response.kind.answered() && !c.request_incomplete => {
-                    self.largest_accepted = self.largest_accepted.max(c.request_bytes)
+                Some(1153) => self.rejected.push(Rejected { conn: id, bytes: c.request_bytes, ts: c.ts }),
+                _ if c.response.kind.answered() && !c.request_incomplete && c.request_bytes > self.largest_accepted.bytes => {
+                    self.largest_accepted = limit::Accepted { bytes: c.request_bytes, conn: id, conn_start: fc.start_ts, ts: c.ts }
                 }
                 _ => {}
             }
@@ -217,16 +231,18 @@ impl Analyzer {
             }
         }
         for (code, t) in &st.omitted_errors {
+            self.statement_errors.add_omitted(id, user, fc.end_ts, *code, t);
             self.errors_by_code.entry(*code).or_insert_with(|| ErrorTally { count: 0, message: t.message.clone() }).count += t.count;
         }
-        if let Some(e) = st.end.last_error
+        if let Some(e) = &st.end.last_error
             && st.commands.iter().all(|c| c.response.error_code != Some(e.code))
             && !st.omitted_errors.contains_key(&e.code)
         {
-            let meaning = crate::mysql::errors::meaning(e.code).unwrap_or("").to_string();
-            self.errors_by_code.entry(e.code).or_insert(ErrorTally { count: 0, message: meaning }).count += 1;
+            let message =
+                if e.message.is_empty() { crate::mysql::errors::meaning(e.code).unwrap_or("").to_string() } else { e.message.clone() };
+            self.errors_by_code.entry(e.code).or_insert(ErrorTally { count: 0, message }).count += 1;
             if e.code == 1153 && self.rejected.iter().all(|r| r.conn != id) {
-                self.rejected.push(Rejected { conn: id, bytes: st.largest.to_server });
+                self.rejected.push(Rejected { conn: id, bytes: st.largest.to_server, ts: e.ts });
             }
         }
     }
@@ -246,7 +262,7 @@ impl Analyzer {
             let f = self.findings.remove(at);
             self.kept_by_severity[low] -= 1;
             self.not_listed.findings += 1;
-            *self.not_listed.by_kind.entry((f.kind, f.severity)).or_insert(0) += 1;
+            *self.not_listed.by_kind.entry((f.kind, f.severity, f.close_cause())).or_insert(0) += 1;
             if at >= self.findings.len() + 1 - own {
                 own -= 1;
             }
@@ -279,26 +295,44 @@ impl Analyzer {
 
     /// Adds a capture-health finding for frames that could not be used.
     pub fn capture_decode(&mut self, d: &crate::decode::DecodeStats) {
+        let at = self.findings.len();
         self.findings.extend(health::capture_decode(d));
+        self.capture_findings(at);
     }
 
     /// Adds a finding for live-capture drops (kernel or interface).
     pub fn capture_drops(&mut self, live: &crate::report::model::LiveCapture) {
+        let at = self.findings.len();
         self.findings.extend(health::capture_drops(live));
+        self.capture_findings(at);
+    }
+
+    /// Counts the findings from `at` on, made about the whole capture (never capped).
+    fn capture_findings(&mut self, at: usize) {
+        for f in &self.findings[at..] {
+            verdict::count(&mut self.tally, f, 1);
+        }
     }
 
     /// The final document.
     pub fn report(mut self, inputs: Vec<InputInfo>, warnings: Vec<String>, capture: CaptureSummary) -> Report {
         self.conns.sort_by_key(|c| c.id);
         let lim = self.limit();
-        self.findings.extend(errors::detect(&self.errors_by_code));
+        let at = self.findings.len();
+        self.findings.extend(errors::refusals(&self.errors_by_code));
+        self.findings.extend(self.statement_errors.findings());
+        self.findings.extend(contradict::findings(&lim));
+        self.capture_findings(at);
+        self.not_listed.error_groups = self.statement_errors.not_grouped;
+        self.findings = group::group(std::mem::take(&mut self.findings));
         self.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.ts.cmp(&b.ts)).then(a.connection.cmp(&b.connection)));
         let recommendations = recommend::recommendations(&self.conns, &self.findings, &self.rejected, &lim);
-        let dropped = |s: Severity| self.not_listed.by_kind.iter().filter(|((_, sv), _)| *sv == s).map(|(_, n)| *n as usize).sum::<usize>();
-        let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count() + dropped(s);
+        // individual findings (a group counts its members), kept or not: exact whatever the caps
+        let count = |s: Severity| self.tally.iter().filter(|((_, sv, _, _), _)| *sv == s).map(|(_, n)| *n as usize).sum::<usize>();
         let findings =
             SeverityCounts { critical: count(Severity::Critical), warning: count(Severity::Warning), info: count(Severity::Info) };
-        let verdict = self.verdict(findings.critical, findings.warning);
+        let verdict =
+            verdict::verdict(&self.tally, &self.statement_errors.by_code(), findings.critical, findings.warning, self.totals.connections);
         let errors_by_code =
             self.errors_by_code.iter().map(|(c, t)| ErrorCount { code: *c, count: t.count, message: sanitize(&t.message) }).collect();
         Report {
@@ -324,34 +358,6 @@ impl Analyzer {
             findings: self.findings,
             recommendations,
             warnings,
-        }
-    }
-
-    fn verdict(&self, cr: usize, wa: usize) -> String {
-        if cr == 0 && wa == 0 {
-            return format!("OK: {} MySQL connection(s), no errors that cost a connection, no warnings.", self.totals.connections);
-        }
-        let mut parts = Vec::new();
-        let dropped = |k: FindingKind| self.not_listed.by_kind.get(&(k, Severity::Critical)).map_or(0, |n| *n as usize);
-        let n = |k: FindingKind| self.findings.iter().filter(|f| f.kind == k && f.severity == Severity::Critical).count() + dropped(k);
-        if n(FindingKind::OversizePacket) > 0 {
-            parts.push(format!("{} packet(s) over max_allowed_packet (ERR 1153) dropped connection(s)", n(FindingKind::OversizePacket)));
-        }
-        if n(FindingKind::SeqOutOfOrder) > 0 {
-            parts.push(format!("{} connection(s) broke packet sequence ids", n(FindingKind::SeqOutOfOrder)));
-        }
-        let drops = n(FindingKind::ConnectionDrop);
-        if drops > 0 {
-            parts.push(format!("{drops} client connection(s) lost"));
-        }
-        if n(FindingKind::TooManyConnections) > 0 {
-            parts.push("connections refused (too many connections)".into());
-        }
-        let level = if cr > 0 { "CRITICAL" } else { "WARNING" };
-        if parts.is_empty() {
-            format!("{level}: {cr} critical and {wa} warning finding(s).")
-        } else {
-            format!("{level}: {} ({cr} critical, {wa} warning).", parts.join("; "))
         }
     }
 }

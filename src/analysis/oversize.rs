@@ -34,9 +34,14 @@ fn batching_text(v: Option<ValuesRows>, limit: Option<u64>) -> String {
 pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out: &mut Vec<Finding>) {
     let (st, lim, who) = (&fc.summary, &cx.lim, &cx.who);
     let mut oversize_cmds = Vec::new();
+    let server_closed = rep.close.initiator == Initiator::Server
+        && matches!(rep.close.cause, CloseCause::ServerErrorClose | CloseCause::ServerReset | CloseCause::ServerClosed);
     for c in &st.commands {
-        let over_limit = lim.bytes.is_some_and(|l| c.request_bytes > l);
-        if c.response.error_code == Some(1153) || over_limit {
+        let rejected = c.response.error_code == Some(1153);
+        // no ERR on the wire, but no answer either and the server hung up: judged
+        // against the limit we know, so it is a likelihood, and said so
+        let likely = !rejected && !c.response.kind.answered() && server_closed && lim.bytes.is_some_and(|l| c.request_bytes > l);
+        if rejected || likely {
             oversize_cmds.push(c.index);
             let sql = c.sql.as_deref().map(|s| sanitize(&redact_sql(s, cx.cfg.redact_literals)));
             let preview: Option<String> = sql.as_ref().map(|s| s.chars().take(120).collect());
@@ -79,10 +84,10 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
                 size(c.request_bytes),
                 if c.request_incomplete { " (declared in the packet header; the server answered before it was fully sent)" } else { "" },
                 limit_txt,
-                if c.response.error_code == Some(1153) {
+                if rejected {
                     "The server answered ERR 1153 (08S01) \"Got a packet bigger than 'max_allowed_packet' bytes\". "
                 } else {
-                    ""
+                    "No ERR 1153 is on the wire: the server sent no reply at all, so \"over the limit\" is inferred from the limit above, not observed. "
                 },
                 after_close
             );
@@ -100,8 +105,17 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
                 close_cause: rep.close.cause,
                 client_max_packet_size: st.identity.client_max_packet,
                 values_rows: c.values_rows,
+                certainty: if rejected { "observed" } else { "inferred" },
             });
-            let title = format!("{} packet rejected: bigger than max_allowed_packet ({who})", size(c.request_bytes));
+            let title = if rejected {
+                format!("{} packet rejected with ERR 1153: bigger than max_allowed_packet ({who})", size(c.request_bytes))
+            } else {
+                format!(
+                    "{} packet likely over max_allowed_packet ({}); the server closed without a reply ({who})",
+                    size(c.request_bytes),
+                    lim.source.describe()
+                )
+            };
             out.push(Finding::new(FindingKind::OversizePacket, Severity::Critical, title, detail, ev).on(rep).at(Some(c.ts)));
         } else if let Some(l) = lim.bytes
             && c.request_bytes * 10 >= l * 8
@@ -128,7 +142,7 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
         }
     }
     // 1153 without a matching command (no size evidence)
-    if let Some(e) = st.end.last_error
+    if let Some(e) = &st.end.last_error
         && e.code == 1153
         && oversize_cmds.is_empty()
     {

@@ -15,7 +15,12 @@ pub(super) fn recommendations(conns: &[ConnReport], findings: &[Finding], reject
     let near: Option<u64> =
         findings.iter().filter(|f| f.kind == FindingKind::NearLimitPacket).filter_map(|f| f.evidence.packet_bytes()).max();
     if let Some(biggest) = rejected_max.or(near) {
-        let rec = limit::recommend(biggest);
+        // never "raise" to a value at or below what is already known to be allowed
+        let floor = lim.bytes.into_iter().chain(lim.lower_bound).max().unwrap_or(0);
+        let mut rec = limit::recommend(biggest);
+        if rec <= floor {
+            rec = limit::round_unit(floor + 1);
+        }
         // the largest value sent: half the packet when it went out as a hex literal
         let hex = conns
             .iter()
@@ -56,26 +61,66 @@ pub(super) fn recommendations(conns: &[ConnReport], findings: &[Finding], reject
             .filter_map(|f| f.evidence.values_rows())
             .filter(|v| v.rows_estimated > 1)
             .max_by_key(|v| v.bytes_per_row);
-        let half = lim.bytes.or(lim.upper_bound).map(|l| l / 2);
-        let detail = match (multi, half) {
-            (Some(v), Some(h)) => format!(
-                "The large statements are multi-row INSERT/REPLACEs of ~{} bytes per row: send at most {} rows per statement to stay under {} (half the limit), or raise the limit.",
-                commas(v.bytes_per_row),
-                commas((h / v.bytes_per_row).max(1)),
-                size(h)
-            ),
-            _ => format!(
-                "The large packets carry single big values, so batching rows cannot help: raise the limit, or write large values in chunks (e.g. UPDATE ... SET col = CONCAT(col, ?) in pieces, or COM_STMT_SEND_LONG_DATA), keeping each statement under {}.",
-                half.map(size).unwrap_or_else(|| "half the limit".into())
-            ),
+        // what a statement must stay under: half a known limit, else the largest
+        // packet the server is known to have accepted
+        let keep_under = match (lim.bytes, lim.lower_bound) {
+            (Some(l), _) => Some((l / 2, "half the limit")),
+            (None, Some(l)) => Some((l, "the largest packet the server accepted")),
+            _ => None,
         };
+        match multi {
+            // batching advice only for statements that are many rows
+            Some(v) => out.push(Recommendation {
+                kind: RecommendationKind::Batching,
+                title: "Or send fewer rows per statement".into(),
+                detail: match keep_under {
+                    Some((h, what)) => format!(
+                        "The large statements are multi-row INSERT/REPLACEs of ~{} bytes per row: send at most {} rows per statement to stay under {} ({what}), or raise the limit.",
+                        commas(v.bytes_per_row),
+                        commas((h / v.bytes_per_row).max(1)),
+                        size(h)
+                    ),
+                    None => format!(
+                        "The large statements are multi-row INSERT/REPLACEs of ~{} bytes per row: send fewer rows per statement, or raise the limit.",
+                        commas(v.bytes_per_row)
+                    ),
+                },
+                my_cnf: None,
+                sql: None,
+                client: None,
+            }),
+            None => out.push(Recommendation {
+                kind: RecommendationKind::LargeValues,
+                title: "Or send large values in pieces".into(),
+                detail: format!(
+                    "The large packets carry single big values, so sending fewer rows cannot help: raise the limit, or write large values in chunks (UPDATE ... SET col = CONCAT(col, ?) in pieces, or COM_STMT_SEND_LONG_DATA with a prepared statement){}.",
+                    keep_under.map(|(h, what)| format!(", keeping each statement under {} ({what})", size(h))).unwrap_or_default()
+                ),
+                my_cnf: None,
+                sql: None,
+                client: None,
+            }),
+        }
+    }
+    let client_max = findings
+        .iter()
+        .filter_map(|f| match &f.evidence {
+            crate::model::Evidence::ClientLimit(e) => Some((e.packet_bytes, e.client_max_packet_size)),
+            _ => None,
+        })
+        .max();
+    if let Some((bytes, had)) = client_max {
+        let rec = limit::recommend(bytes);
         out.push(Recommendation {
-            kind: RecommendationKind::Batching,
-            title: "Or keep each statement small".into(),
-            detail,
-            my_cnf: None,
+            kind: RecommendationKind::ClientMaxAllowedPacket,
+            title: format!("Raise the client's max_allowed_packet to {} (it is {}; the server sent {})", limit::unit(rec), size(u64::from(had)), size(bytes)),
+            detail: "The client's own limit refused a packet the server sent; the server's max_allowed_packet is not involved. Set it where the client is configured.".into(),
+            my_cnf: Some(format!("[client]\nmax_allowed_packet={}", limit::unit(rec))),
             sql: None,
-            client: None,
+            client: Some(format!(
+                "mysql --max-allowed-packet={0}; connectors: max_allowed_packet={rec} (PyMySQL, mysql-connector), maxAllowedPacket={rec} (Connector/J)",
+                limit::unit(rec)
+            )),
         });
     }
     let idle_drops: Vec<_> = conns.iter().filter(|c| c.close.cause == CloseCause::ServerIdleTimeout).collect();

@@ -11,7 +11,8 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
         return;
     }
     let Some(a) = st.seq_anomalies.first() else { return };
-    let got_1156 = st.commands.iter().any(|c| c.response.error_code == Some(1156)) || st.end.last_error.is_some_and(|e| e.code == 1156);
+    let got_1156 =
+        st.commands.iter().any(|c| c.response.error_code == Some(1156)) || st.end.last_error.as_ref().is_some_and(|e| e.code == 1156);
     let sev = if a.after_gap {
         Severity::Info
     } else if got_1156 || rep.close.initiator == Initiator::Server {

@@ -31,6 +31,8 @@ pub enum CloseCause {
     AuthFailed,
     /// The SYN was answered with a RST.
     Refused,
+    /// An opaque TLS connection ended: whether it was clean cannot be seen.
+    ClosedInsideTls,
 }
 
 impl CloseCause {
@@ -49,11 +51,12 @@ impl CloseCause {
             CloseCause::Evicted => "evicted",
             CloseCause::AuthFailed => "auth_failed",
             CloseCause::Refused => "refused",
+            CloseCause::ClosedInsideTls => "closed_inside_tls",
         }
     }
 
     /// Every cause, in declaration order.
-    pub const ALL: [CloseCause; 12] = [
+    pub const ALL: [CloseCause; 13] = [
         CloseCause::ClientQuit,
         CloseCause::ClientAborted,
         CloseCause::ClientReset,
@@ -66,6 +69,7 @@ impl CloseCause {
         CloseCause::Evicted,
         CloseCause::AuthFailed,
         CloseCause::Refused,
+        CloseCause::ClosedInsideTls,
     ];
 }
 

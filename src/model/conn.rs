@@ -130,13 +130,15 @@ pub struct VarObservation {
     pub how: VarSource,
 }
 
-/// An ERR the server sent, with its time.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+/// An ERR the server sent, with its time and message.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct ServerError {
     /// Error code.
     pub code: u16,
     /// When.
     pub ts: Timestamp,
+    /// The server's message (capped, not yet sanitised).
+    pub message: String,
 }
 
 /// Raw facts about how a connection ended; `analysis` turns them into a cause.
@@ -187,6 +189,19 @@ pub struct PduTrace {
     pub error: Option<u16>,
 }
 
+/// A logical packet that began but did not end before the connection did.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub struct PartialPacket {
+    /// When its first byte was captured.
+    pub ts: Timestamp,
+    /// Its size as its header(s) declared it.
+    pub declared: u64,
+    /// Bytes of it that were sent.
+    pub received: u64,
+    /// The command it answered, if any.
+    pub command_index: Option<u64>,
+}
+
 /// The login's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthResult {
@@ -228,6 +243,10 @@ pub struct Identity {
     pub auth_plugin: Option<String>,
     /// Login result, when seen.
     pub auth_result: Option<AuthResult>,
+    /// The client's login (HandshakeResponse) was seen.
+    pub login_sent: bool,
+    /// The server asked to switch authentication method.
+    pub auth_switch: bool,
     /// Connection attributes sent by the client (program name, driver).
     pub attrs: Vec<(String, String)>,
 }
@@ -300,6 +319,8 @@ pub struct ConnSummary {
     pub end: EndFacts,
     /// Bytes skipped while resynchronising.
     pub skipped_bytes: u64,
+    /// A server packet begun but not finished when the connection ended.
+    pub server_partial: Option<PartialPacket>,
     /// PDU trace (only when `Limits::trace_pdus` > 0).
     pub pdus: Vec<PduTrace>,
 }

@@ -38,6 +38,12 @@ pub enum Evidence {
     CaptureDrops(CaptureDrops),
     /// ERR 1040 / 1129.
     TooManyConnections(TooManyConnections),
+    /// Failed statements of one code and shape.
+    StatementErrors(StatementErrors),
+    /// A claimed limit the wire contradicts.
+    LimitContradicted(LimitContradicted),
+    /// A server packet over the client's own limit.
+    ClientLimit(ClientLimit),
 }
 
 impl Evidence {
@@ -46,6 +52,7 @@ impl Evidence {
         match self {
             Evidence::OversizeRequest(e) => e.sql_preview.as_deref(),
             Evidence::SlowCommand(e) => e.sql_preview.as_deref(),
+            Evidence::StatementErrors(e) => e.example.as_deref(),
             _ => None,
         }
     }
@@ -58,6 +65,7 @@ impl Evidence {
             Evidence::Seq(e) => e.server_error,
             Evidence::ConnectionDrop(e) => e.error_code,
             Evidence::TooManyConnections(e) => Some(e.code),
+            Evidence::StatementErrors(e) => Some(e.code),
             _ => None,
         }
     }
@@ -111,6 +119,9 @@ pub struct OversizeRequest {
     pub client_max_packet_size: Option<u32>,
     /// Rows of a multi-row INSERT.
     pub values_rows: Option<ValuesRows>,
+    /// `observed` (ERR 1153 on the wire) or `inferred` (no reply, the server
+    /// closed, and the packet is over the limit known from elsewhere).
+    pub certainty: &'static str,
 }
 
 /// An ERR 1153 whose offending packet is not in the capture.
@@ -277,4 +288,65 @@ pub struct TooManyConnections {
     pub code: u16,
     /// How often.
     pub count: u64,
+}
+
+/// Statements of one shape that failed with one error code.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatementErrors {
+    /// The error code.
+    pub code: u16,
+    /// Its SQLSTATE, when sent.
+    pub sqlstate: Option<String>,
+    /// The server's whole message (sanitised; the first one seen).
+    pub message: String,
+    /// Statements that got it.
+    pub count: u64,
+    /// First and last time.
+    pub first_ts: Timestamp,
+    /// Last time.
+    pub last_ts: Timestamp,
+    /// The statement's shape with literals as `?` (null when the statements were not kept).
+    pub fingerprint: Option<String>,
+    /// One of them (redacted; literals masked with `--redact-literals`).
+    pub example: Option<String>,
+    /// The command (`COM_QUERY`, `COM_STMT_EXECUTE`, ...).
+    pub command: Option<String>,
+    /// Connections it happened on (the first ones, at most a hundred).
+    pub connections: Vec<u64>,
+    /// Users it happened to (sanitised, at most sixteen).
+    pub users: Vec<String>,
+}
+
+/// A claimed max_allowed_packet the wire contradicts.
+#[derive(Clone, Debug, Serialize)]
+pub struct LimitContradicted {
+    /// The claimed value.
+    pub claimed_bytes: u64,
+    /// Where the claim came from (`command_line`, `traffic`, `version_default`).
+    pub claimed_source: &'static str,
+    /// `rejected` (ERR 1153 at or below the claim) or `accepted` (a bigger packet answered).
+    pub evidence: &'static str,
+    /// The packet that contradicts it.
+    pub packet_bytes: u64,
+    /// Its connection.
+    pub packet_connection: u64,
+    /// The limit the evidence bounds: at least this (the largest packet accepted).
+    pub lower_bound: Option<u64>,
+    /// And below this (the smallest packet rejected).
+    pub upper_bound: Option<u64>,
+}
+
+/// A server packet bigger than the client's own max_allowed_packet.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientLimit {
+    /// The packet's declared size.
+    pub packet_bytes: u64,
+    /// The client's limit, from its handshake.
+    pub client_max_packet_size: u32,
+    /// Bytes of the packet that were sent before the client left.
+    pub received_bytes: u64,
+    /// The command it answered.
+    pub command: Option<String>,
+    /// How the connection ended.
+    pub close_cause: CloseCause,
 }

@@ -53,6 +53,12 @@ pub enum FindingKind {
     CaptureDrops,
     /// ERR 1040 / 1129: connections refused by the server.
     TooManyConnections,
+    /// Statements the server answered with an error, grouped by code and statement.
+    StatementError,
+    /// A claimed max_allowed_packet (flag, traffic, default) that the wire contradicts.
+    LimitContradicted,
+    /// A server packet bigger than the client's own limit.
+    ClientLimit,
 }
 
 impl FindingKind {
@@ -71,11 +77,14 @@ impl FindingKind {
             FindingKind::CaptureHealth => "capture_health",
             FindingKind::CaptureDrops => "capture_drops",
             FindingKind::TooManyConnections => "too_many_connections",
+            FindingKind::StatementError => "statement_error",
+            FindingKind::LimitContradicted => "limit_contradicted",
+            FindingKind::ClientLimit => "client_limit",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 12] = [
+    pub const ALL: [FindingKind; 15] = [
         FindingKind::OversizePacket,
         FindingKind::NearLimitPacket,
         FindingKind::SeqOutOfOrder,
@@ -88,6 +97,9 @@ impl FindingKind {
         FindingKind::CaptureHealth,
         FindingKind::CaptureDrops,
         FindingKind::TooManyConnections,
+        FindingKind::StatementError,
+        FindingKind::LimitContradicted,
+        FindingKind::ClientLimit,
     ];
 }
 

@@ -18,13 +18,14 @@ mod finding;
 pub use close::{CloseCause, Initiator};
 pub use command::{CommandRecord, Response, ResponseKind, ValuesRows};
 pub use conn::{
-    AuthResult, BigPacket, Compression, ConnSummary, EndFacts, ErrorTally, EventKind, FinishedConn, Identity, KillEvent, PduTrace,
-    ProtoEvent, SeqAnomaly, ServerError, TcpInfo, VarObservation, VarSource,
+    AuthResult, BigPacket, Compression, ConnSummary, EndFacts, ErrorTally, EventKind, FinishedConn, Identity, KillEvent, PartialPacket,
+    PduTrace, ProtoEvent, SeqAnomaly, ServerError, TcpInfo, VarObservation, VarSource,
 };
 pub use dir::{Dir, PerDir};
 pub use evidence::{
-    CaptureDrops, CaptureHealth, ConnectionDrop, EventBrief, Evidence, MidStream, NearLimitRequest, OversizeRequest, OversizeUnseen,
-    ProtocolErrors, ResponseSize, SeqEvidence, SlowCommand, TcpGap, TlsOpaque, TooManyConnections,
+    CaptureDrops, CaptureHealth, ClientLimit, ConnectionDrop, EventBrief, Evidence, LimitContradicted, MidStream, NearLimitRequest,
+    OversizeRequest, OversizeUnseen, ProtocolErrors, ResponseSize, SeqEvidence, SlowCommand, StatementErrors, TcpGap, TlsOpaque,
+    TooManyConnections,
 };
 pub use finding::{FindingKind, Severity};
 

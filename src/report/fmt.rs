@@ -19,6 +19,15 @@ pub fn sanitize(s: &str) -> String {
     out
 }
 
+/// `text` with its first letter in upper case (sentences built from clauses).
+pub fn capitalize(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// Seconds for people: `2.1 ms`, `1.503 s`, `12 min 3 s`.
 pub fn secs(s: f64) -> String {
     if s < 1.0 {

@@ -34,8 +34,13 @@ pub fn write_conn(out: &mut dyn Write, conn: &ConnReport, findings: &[Finding]) 
     Ok(())
 }
 
-/// The closing `summary` line.
+/// The findings about the whole capture (failed statements grouped across
+/// connections, server-wide refusals, capture health), then the closing
+/// `summary` line.
 pub fn write_ndjson_summary(report: &Report, out: &mut dyn Write) -> Result<()> {
+    for f in report.findings.iter().filter(|f| !f.streamed) {
+        line(out, f, "finding")?;
+    }
     let v = json!({"type": "summary", "generator": report.generator, "inputs": report.inputs, "summary": report.summary, "settings": report.settings, "recommendations": report.recommendations, "warnings": report.warnings});
     serde_json::to_writer(&mut *out, &v)?;
     out.write_all(b"\n")?;

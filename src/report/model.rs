@@ -145,11 +145,13 @@ pub struct NotListed {
     pub commands: u64,
     /// Findings not kept, in all.
     pub findings: u64,
-    /// Findings not kept, by kind and severity.
+    /// Findings not kept, by kind, severity and (for connection ends) cause.
     #[serde(skip)]
-    pub by_kind: BTreeMap<(FindingKind, Severity), u64>,
+    pub by_kind: BTreeMap<(FindingKind, Severity, Option<CloseCause>), u64>,
     /// KILLs and variable observations not remembered.
     pub observations: u64,
+    /// Failed statements not grouped into a `statement_error` finding (group cap).
+    pub error_groups: u64,
 }
 
 /// One explained problem.
@@ -173,15 +175,48 @@ pub struct Finding {
     pub title: String,
     /// The explanation.
     pub detail: String,
-    /// Machine-readable facts (keys sorted).
+    /// Machine-readable facts (keys sorted); of the first, for a group.
     #[serde(serialize_with = "sorted_keys")]
     pub evidence: Evidence,
+    /// When several connections had the same finding: all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<FindingGroup>,
+    /// Already written as an NDJSON line when its connection ended.
+    #[serde(skip)]
+    pub streamed: bool,
+}
+
+/// The connections that share one finding (same kind, severity and cause).
+#[derive(Clone, Debug, Serialize)]
+pub struct FindingGroup {
+    /// Connections in the group.
+    pub count: u64,
+    /// When the first happened.
+    pub first_ts: Option<Timestamp>,
+    /// When the last happened.
+    pub last_ts: Option<Timestamp>,
+    /// Their ids (the first ones; at most a hundred).
+    pub connections: Vec<u64>,
+    /// Client addresses (without ports; at most sixteen).
+    pub clients: Vec<String>,
 }
 
 impl Finding {
     /// A finding about the whole capture; see [`Finding::on`] and [`Finding::at`].
     pub fn new(kind: FindingKind, severity: Severity, title: String, detail: String, evidence: Evidence) -> Finding {
-        Finding { kind, severity, connection: None, client: None, server: None, ts: None, title, detail, evidence }
+        Finding {
+            kind,
+            severity,
+            connection: None,
+            client: None,
+            server: None,
+            ts: None,
+            title,
+            detail,
+            evidence,
+            group: None,
+            streamed: false,
+        }
     }
 
     /// The same finding, about connection `c`.
@@ -190,6 +225,19 @@ impl Finding {
         self.client = Some(c.client.clone());
         self.server = Some(c.server.clone());
         self
+    }
+
+    /// How many connections (or events) it stands for: its group's size, else 1.
+    pub fn weight(&self) -> u64 {
+        self.group.as_ref().map_or(1, |g| g.count)
+    }
+
+    /// The close cause, for a connection-end finding.
+    pub fn close_cause(&self) -> Option<CloseCause> {
+        match &self.evidence {
+            Evidence::ConnectionDrop(e) => Some(e.cause),
+            _ => None,
+        }
     }
 
     /// The same finding, at `ts`.
@@ -208,6 +256,9 @@ pub struct CloseInfo {
     pub initiator: Initiator,
     /// The command that was waiting for a response, if any.
     pub pending_command: Option<String>,
+    /// Its statement (redacted, at most 120 characters), when it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_sql: Option<String>,
     /// Seconds between the last MySQL packet and the close.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_secs: Option<f64>,
@@ -307,8 +358,12 @@ pub struct ConnReport {
 pub enum RecommendationKind {
     /// Size max_allowed_packet.
     MaxAllowedPacket,
-    /// Keep statements small.
+    /// Send fewer rows per statement.
     Batching,
+    /// Send large values in pieces.
+    LargeValues,
+    /// Raise the client's own limit.
+    ClientMaxAllowedPacket,
     /// Pool settings against wait_timeout.
     WaitTimeout,
     /// Capture better.

@@ -109,14 +109,18 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     if !s.errors_by_code.is_empty() {
         writeln!(w, "\nSERVER ERRORS")?;
         for c in &s.errors_by_code {
-            // no padding: the widths never applied to the JSON values this line was first written with
-            writeln!(w, "  {} x{} {}", c.code, c.count, c.message.chars().take(64).collect::<String>())?;
+            writeln!(w, "{}", wrap(&format!("{:>5} x{:<5} {}", c.code, c.count, c.message), 2, 80))?;
         }
     }
     writeln!(w, "\nCONNECTIONS")?;
-    writeln!(w, "  {:>3} {:<21} {:<8} {:>5} {:>4} {:>7} close", "id", "client", "user", "cmds", "err", "largest")?;
+    // the user column is as wide as the longest name (up to 24 characters; a longer one ends with ~)
+    let uw = r.connections.iter().map(|c| c.user.as_deref().map_or(1, |u| u.chars().count())).max().unwrap_or(4).clamp(4, 24);
+    writeln!(w, "  {:>3} {:<21} {:<uw$} {:>5} {:>4} {:>7} close", "id", "client", "user", "cmds", "err", "largest")?;
     for c in &r.connections {
-        let user: String = c.user.clone().unwrap_or_else(|| "-".into()).chars().take(8).collect();
+        let mut user: String = c.user.clone().unwrap_or_else(|| "-".into());
+        if user.chars().count() > uw {
+            user = user.chars().take(uw - 1).chain(std::iter::once('~')).collect();
+        }
         let largest = c.largest_packet.to_server.max(c.largest_packet.to_client);
         let mut close = c.close.cause.to_string();
         if let Some(code) = c.close.error_code {
@@ -130,7 +134,7 @@ pub fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         );
         writeln!(
             w,
-            "  {:>3} {:<21} {:<8} {:>5} {:>4} {:>7} {}{}",
+            "  {:>3} {:<21} {:<uw$} {:>5} {:>4} {:>7} {}{}",
             c.id,
             c.client,
             user,

@@ -107,8 +107,9 @@ impl Exchange {
                     r.kind = ResponseKind::Error;
                     r.error_code = Some(e.code);
                     r.sqlstate = e.sqlstate.map(|s| String::from_utf8_lossy(s).into_owned());
-                    r.message = Some(lossy(e.message, 512).0);
-                    fx.err = Some(ServerError { code: e.code, ts: p.ts });
+                    let message = lossy(e.message, 512).0;
+                    fx.err = Some(ServerError { code: e.code, ts: p.ts, message: message.clone() });
+                    r.message = Some(message);
                 }
                 Err(_) => fx.malformed = Some("malformed ERR packet".into()),
             }

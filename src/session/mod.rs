@@ -300,6 +300,11 @@ impl Session {
     /// Ends the session (connection closed, evicted, or capture over).
     pub fn finish(&mut self, open_at_end: bool) {
         self.adopt_client_partial();
+        if let Some(p) = self.framers[1].partial() {
+            let command_index = self.st.pending.front().map(|e| e.rec.index);
+            self.st.sum.server_partial =
+                Some(crate::model::PartialPacket { ts: p.ts, declared: p.declared, received: p.received, command_index });
+        }
         if self.st.sum.end.first_fin.is_none() && self.st.sum.end.first_rst.is_none() {
             self.note_last_activity();
         }

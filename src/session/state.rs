@@ -228,7 +228,7 @@ impl State {
                 // the server rejects the connection before any login (e.g. the client sent
                 // something that is not a MySQL packet: ERR 1156, or 1043 bad handshake)
                 if let Ok((_, e)) = msg::parse_err(p.payload) {
-                    self.record_server_error(p.ts, e.code);
+                    self.record_server_error(p.ts, e.code, e.message);
                     self.sum.identity.auth_result = Some(AuthResult::Error(e.code));
                     let text = format!("server rejected the connection before login: ERR {}", e.code);
                     self.event(p.ts, EventKind::Unexpected, Some(dir), text);
@@ -245,7 +245,7 @@ impl State {
                 if first == Some(0xff)
                     && let Ok((_, e)) = msg::parse_err(p.payload)
                 {
-                    self.record_server_error(p.ts, e.code);
+                    self.record_server_error(p.ts, e.code, e.message);
                 }
             }
             Step::Ignore => {}
@@ -276,7 +276,7 @@ impl State {
             },
             Some(0xff) => {
                 if let Ok((_, e)) = msg::parse_err(p.payload) {
-                    self.record_server_error(p.ts, e.code);
+                    self.record_server_error(p.ts, e.code, e.message);
                     self.sum.identity.auth_result = Some(AuthResult::Error(e.code));
                     self.phase = Phase::AuthFailed;
                 }
@@ -305,6 +305,7 @@ impl State {
                     self.mariadb_ext = 0;
                 }
                 let id = &mut self.sum.identity;
+                id.login_sent = true;
                 id.user = Some(lossy(r.user, 128).0);
                 id.database = r.database.filter(|d| !d.is_empty()).map(|d| lossy(d, 128).0);
                 id.client_max_packet = Some(r.max_packet_size);
@@ -344,7 +345,7 @@ impl State {
             }
             Some(0xff) => {
                 if let Ok((_, e)) = msg::parse_err(p.payload) {
-                    self.record_server_error(p.ts, e.code);
+                    self.record_server_error(p.ts, e.code, e.message);
                     self.sum.identity.auth_result = Some(AuthResult::Error(e.code));
                 }
                 self.phase = Phase::AuthFailed;
@@ -353,6 +354,7 @@ impl State {
                 // AuthSwitchRequest: plugin name, then data
                 if let Ok((_, name)) = crate::mysql::wire::parse_nul_str(&p.payload[1..]) {
                     self.sum.identity.auth_plugin = Some(lossy(name, 64).0);
+                    self.sum.identity.auth_switch = true;
                 }
             }
             _ => {} // AuthMoreData (0x01) and friends
@@ -369,9 +371,9 @@ impl State {
         };
     }
 
-    pub(super) fn record_server_error(&mut self, ts: Timestamp, code: u16) {
+    pub(super) fn record_server_error(&mut self, ts: Timestamp, code: u16, message: &[u8]) {
         self.sum.errors += 1;
-        self.sum.end.last_error = Some(ServerError { code, ts });
+        self.sum.end.last_error = Some(ServerError { code, ts, message: lossy(message, 512).0 });
     }
 
     pub(super) fn server_packet(&mut self, p: Packet<'_>) {
@@ -379,7 +381,7 @@ impl State {
             if p.payload.first() == Some(&0xff)
                 && let Ok((_, e)) = msg::parse_err(p.payload)
             {
-                self.record_server_error(p.ts, e.code);
+                self.record_server_error(p.ts, e.code, e.message);
                 let text = format!("server sent ERR {} with no command pending: {}", e.code, lossy(e.message, 200).0);
                 self.event(p.ts, EventKind::UnsolicitedError, Some(Dir::ToClient), text);
                 return;
@@ -402,7 +404,8 @@ impl State {
             self.event(ts, EventKind::Malformed, Some(Dir::ToClient), m);
         }
         if let Some(e) = self.fx.err.take() {
-            self.record_server_error(e.ts, e.code);
+            self.sum.errors += 1;
+            self.sum.end.last_error = Some(e);
         }
         if let Some((id, st)) = self.fx.new_stmt.take()
             && !self.stmts.insert(id, st, self.limits.max_statements)
