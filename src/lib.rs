@@ -5,6 +5,7 @@
 //!   -> L2-L4 decode (etherparse; fixed    decode::
 //!      offsets for Ethernet/IPv4/TCP)
 //!   -> TCP reassembly (gaps, FIN, RST)    reassembly::, pipeline::
+//!   -> TLS decryption (key log)           tls::
 //!   -> MySQL framing + message decode     mysql::
 //!   -> per-connection session            session::
 //!   -> detectors + report model           analysis::
@@ -32,6 +33,7 @@ pub mod reassembly;
 pub mod report;
 pub mod session;
 pub mod time;
+pub mod tls;
 
 /// True when an error chain ends in a broken pipe (`mywire ... | head`).
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

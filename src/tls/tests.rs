@@ -1,0 +1,330 @@
+//! `TlsConn` end to end over real captures: the crate's own capture reader,
+//! decoder and TCP reassembly extract a connection's two byte streams, the
+//! bytes after the MySQL SSLRequest (client) and greeting (server) go to
+//! `TlsConn`, and the decrypted client stream is framed as MySQL packets.
+
+use super::*;
+use crate::capture::FileSource;
+use crate::decode::{DecodeStats, decode};
+use crate::mysql::framing::{Control, Framer};
+use crate::reassembly::{HalfStream, StreamSink};
+use crate::time::Timestamp;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// One event of a connection, in delivery order.
+#[derive(Clone, Debug)]
+pub(crate) enum Ev {
+    Data(usize, Vec<u8>),
+    Gap(usize, u64),
+}
+
+#[derive(Default)]
+struct Collect {
+    evs: Vec<Ev>,
+}
+
+impl StreamSink for Collect {
+    fn on_event(&mut self, side: usize, _ts: Timestamp, ev: StreamEvent<'_>) {
+        match ev {
+            StreamEvent::Data(d) => self.evs.push(Ev::Data(side, d.to_vec())),
+            StreamEvent::Gap(n) => self.evs.push(Ev::Gap(side, n)),
+            _ => {}
+        }
+    }
+}
+
+/// A TCP connection to `server_port`: its client port and its events, side 0 = client.
+pub(crate) struct TcpConn {
+    #[allow(dead_code)]
+    pub client_port: u16,
+    pub evs: Vec<Ev>,
+}
+
+/// Every TCP connection to `server_port` in the capture, in order of first packet.
+pub(crate) fn tcp_conns(path: &Path, server_port: u16) -> Vec<TcpConn> {
+    let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
+    let mut stats = DecodeStats::default();
+    let mut conns: Vec<(SocketAddr, [HalfStream; 2], Collect)> = Vec::new();
+    while let Some(frame) = src.next_frame() {
+        let Some(seg) = decode(&frame, &mut stats) else { continue };
+        let (client, side) = if seg.dst.port() == server_port {
+            (seg.src, 0)
+        } else if seg.src.port() == server_port {
+            (seg.dst, 1)
+        } else {
+            continue;
+        };
+        let i = match conns.iter().position(|c| c.0 == client) {
+            Some(i) => i,
+            None => {
+                conns.push((client, Default::default(), Collect::default()));
+                conns.len() - 1
+            }
+        };
+        let (_, halves, sink) = &mut conns[i];
+        if seg.flags.ack {
+            halves[1 - side].note_ack(seg.ack, frame.ts, 1 - side, sink);
+        }
+        halves[side].on_segment(
+            seg.seq,
+            seg.flags.syn,
+            seg.flags.fin,
+            seg.flags.rst,
+            seg.window,
+            seg.payload,
+            seg.missing,
+            frame.ts,
+            4 << 20,
+            side,
+            sink,
+        );
+    }
+    conns.into_iter().map(|(a, _, c)| TcpConn { client_port: a.port(), evs: c.evs }).collect()
+}
+
+/// The events after the MySQL prefix of each side: the client's 32-byte
+/// SSLRequest (sequence id 1, CLIENT_SSL set) and the server's greeting.
+pub(crate) fn after_ssl_request(evs: &[Ev]) -> Vec<Ev> {
+    let mut seen = [Vec::new(), Vec::new()];
+    let mut skip: [Option<usize>; 2] = [None, None];
+    let mut outv = Vec::new();
+    for e in evs {
+        let Ev::Data(side, d) = e else {
+            outv.push(e.clone());
+            continue;
+        };
+        let s = *side;
+        let mut d = &d[..];
+        if skip[s].is_none() {
+            seen[s].extend_from_slice(d);
+            let b = &seen[s];
+            let need = if s == 0 {
+                if b.len() < 36 {
+                    continue;
+                }
+                assert_eq!(&b[..4], &[32, 0, 0, 1], "client's first packet is not a 32-byte packet with sequence id 1");
+                assert_ne!(u32::from_le_bytes([b[4], b[5], b[6], b[7]]) & 0x800, 0, "CLIENT_SSL not set: not an SSLRequest");
+                36
+            } else {
+                if b.len() < 4 {
+                    continue;
+                }
+                let n = 4 + (b[0] as usize | (b[1] as usize) << 8 | (b[2] as usize) << 16);
+                if b.len() < n {
+                    continue;
+                }
+                n
+            };
+            skip[s] = Some(need);
+            let tail = seen[s][need..].to_vec();
+            if !tail.is_empty() {
+                outv.push(Ev::Data(s, tail));
+            }
+            continue;
+        }
+        if d.is_empty() {
+            d = &[];
+        }
+        outv.push(Ev::Data(s, d.to_vec()));
+    }
+    outv
+}
+
+/// Runs a TlsConn over the events; returns the plaintext of each side (gaps as `None` entries) and the info.
+pub(crate) fn decrypt(evs: &[Ev], keys: &KeyLog, limits: &TlsLimits) -> ([Vec<u8>; 2], u64, TlsInfo) {
+    let mut t = TlsConn::new(limits);
+    let mut plain = [Vec::new(), Vec::new()];
+    let mut gaps = 0;
+    let mut sink = |dir: Dir, ev: StreamEvent<'_>| match ev {
+        StreamEvent::Data(d) => plain[dir.idx()].extend_from_slice(d),
+        _ => gaps += 1,
+    };
+    for e in evs {
+        match e {
+            Ev::Data(s, d) => t.feed(dir_of(*s), d, keys, &mut sink),
+            Ev::Gap(s, n) => t.gap(dir_of(*s), *n, &mut sink),
+        }
+    }
+    let info = t.info();
+    (plain, gaps, info)
+}
+
+/// COM_QUERY texts of a client stream.
+pub(crate) fn queries(client_plain: &[u8]) -> Vec<String> {
+    let mut fr = Framer::new(1 << 20);
+    let mut q = Vec::new();
+    let used = fr.feed(client_plain, Timestamp(0), &mut |p| {
+        if p.payload.first() == Some(&3) {
+            q.push(String::from_utf8_lossy(&p.payload[1..]).into_owned());
+        }
+        Control::Continue
+    });
+    assert_eq!(used, client_plain.len());
+    q
+}
+
+/// Number of MySQL packets in a stream, and whether it ended on a packet boundary.
+fn packets(plain: &[u8]) -> (usize, bool) {
+    let mut fr = Framer::new(1 << 20);
+    let mut n = 0;
+    fr.feed(plain, Timestamp(0), &mut |_| {
+        n += 1;
+        Control::Continue
+    });
+    (n, fr.at_boundary())
+}
+
+pub(crate) fn corpus_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/wireshark-notes");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("MYWIRE_REQUIRE_CORPUS").is_none(), "corpus missing at {}", dir.display());
+    eprintln!("corpus not found at {}: skipped", dir.display());
+    None
+}
+
+/// The `mysql.query` column of a stored tshark decode.
+fn tshark_queries(tsv: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(tsv).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = head.iter().position(|h| *h == "mysql.query").unwrap();
+    lines.filter_map(|l| l.split('\t').nth(col).filter(|q| !q.is_empty()).map(str::to_string)).collect()
+}
+
+fn corpus_case(name: &str) {
+    let Some(dir) = corpus_dir() else { return };
+    let keys = KeyLog::from_file(&dir.join(format!("{name}.keylog.txt"))).unwrap();
+    let conns = tcp_conns(&dir.join(format!("{name}.pcapng")), 3306);
+    assert_eq!(conns.len(), 1);
+    let evs = after_ssl_request(&conns[0].evs);
+    let (plain, gaps, info) = decrypt(&evs, &keys, &TlsLimits::default());
+    assert_eq!(info.version.as_deref(), Some("TLS 1.0"), "{info:?}");
+    assert!(info.decrypted, "{info:#?}");
+    assert_eq!(gaps, 0);
+    let want = tshark_queries(&dir.join(format!("{name}.tshark.tsv")));
+    assert!(!want.is_empty());
+    assert_eq!(queries(&plain[0]), want);
+    let (server_packets, boundary) = packets(&plain[1]);
+    assert!(server_packets > want.len() && boundary, "server stream: {server_packets} packets");
+    eprintln!("{name}: {} queries, {} server packets, {}", want.len(), server_packets, info.cipher_suite.unwrap());
+
+    // No key, or the wrong key: nothing comes out, and the reason says why.
+    let (plain, _, info) = decrypt(&evs, &KeyLog::new(), &TlsLimits::default());
+    assert!(plain[0].is_empty() && plain[1].is_empty() && !info.decrypted);
+    assert!(info.reason.unwrap().starts_with("no key for client random e39b5bf4") || name != "mysql-ssl");
+    let mut wrong = KeyLog::new();
+    let text = std::fs::read_to_string(dir.join(format!("{name}.keylog.txt"))).unwrap();
+    let (head, tail) = text.trim_end().split_at(text.trim_end().len() - 1);
+    let flipped = format!("{head}{}\n", if tail == "0" { "1" } else { "0" });
+    assert_eq!(wrong.add_text(flipped.as_bytes()), 1);
+    let (plain, _, info) = decrypt(&evs, &wrong, &TlsLimits::default());
+    assert!(plain[0].is_empty() && plain[1].is_empty() && !info.decrypted);
+    assert!(info.reason.as_deref().unwrap().contains("failed authentication"), "{info:?}");
+    assert!(info.client.auth_failed > 0 && info.client.decrypted == 0);
+}
+
+#[test]
+fn corpus_mysql_ssl_tls10_queries_match_tshark() {
+    corpus_case("mysql-ssl");
+}
+
+#[test]
+fn corpus_mysql_ssl_larger_tls10_queries_match_tshark() {
+    corpus_case("mysql-ssl-larger");
+}
+
+/// Every prefix of the corpus stream, fed in one chunk after another at
+/// every split point of one record: the same plaintext (the slow path and
+/// the fast path agree), never a panic.
+#[test]
+fn corpus_split_anywhere_gives_the_same_plaintext() {
+    let Some(dir) = corpus_dir() else { return };
+    let keys = KeyLog::from_file(&dir.join("mysql-ssl.keylog.txt")).unwrap();
+    let evs = after_ssl_request(&tcp_conns(&dir.join("mysql-ssl.pcapng"), 3306)[0].evs);
+    let (want, _, _) = decrypt(&evs, &keys, &TlsLimits::default());
+    for chunk in [1, 2, 3, 5, 7, 64, 1000] {
+        let mut split = Vec::new();
+        for e in &evs {
+            if let Ev::Data(s, d) = e {
+                split.extend(d.chunks(chunk).map(|c| Ev::Data(*s, c.to_vec())));
+            }
+        }
+        let (got, _, info) = decrypt(&split, &keys, &TlsLimits::default());
+        assert_eq!(got, want, "chunk {chunk}");
+        assert!(info.decrypted);
+    }
+}
+
+/// A TCP gap inside a server record: that record is lost (a Gap is handed
+/// on), and with TLS 1.0 CBC the next one too (its IV was the lost record's
+/// last block); everything after decrypts again, the 13,856-byte result record included.
+#[test]
+fn corpus_gap_loses_only_the_records_it_touches() {
+    let Some(dir) = corpus_dir() else { return };
+    let keys = KeyLog::from_file(&dir.join("mysql-ssl-larger.keylog.txt")).unwrap();
+    let evs = after_ssl_request(&tcp_conns(&dir.join("mysql-ssl-larger.pcapng"), 3306)[0].evs);
+    let (full, _, _) = decrypt(&evs, &keys, &TlsLimits::default());
+    // the segment holding a 32-byte and a 368-byte record: cut 50 bytes out of the second
+    let mut cut = Vec::new();
+    let mut done = false;
+    for e in &evs {
+        match e {
+            Ev::Data(1, d) if d.len() == 410 && !done => {
+                done = true;
+                cut.push(Ev::Data(1, d[..100].to_vec()));
+                cut.push(Ev::Gap(1, 50));
+                cut.push(Ev::Data(1, d[150..].to_vec()));
+            }
+            _ => cut.push(e.clone()),
+        }
+    }
+    assert!(done);
+    let (got, gaps, info) = decrypt(&cut, &keys, &TlsLimits::default());
+    assert_eq!(got[0], full[0], "client stream untouched");
+    assert_eq!(gaps, 2, "{info:#?}");
+    assert_eq!((info.server.records_lost, info.server.auth_failed, info.server.gaps), (2, 0, 1));
+    let lost = full[1].len() - got[1].len();
+    assert!(lost > 300 && lost < 400, "lost {lost}");
+    assert!(got[1].ends_with(&full[1][full[1].len() - 13000..]));
+    assert!(!info.decrypted && info.reason.as_deref() == Some("2 server records lost"), "{info:?}");
+}
+
+/// Garbage, truncation and random damage never panic and never yield plaintext
+/// that did not authenticate.
+#[test]
+fn corpus_damage_is_counted_not_decoded() {
+    let Some(dir) = corpus_dir() else { return };
+    let keys = KeyLog::from_file(&dir.join("mysql-ssl.keylog.txt")).unwrap();
+    let evs = after_ssl_request(&tcp_conns(&dir.join("mysql-ssl.pcapng"), 3306)[0].evs);
+    let (full, _, _) = decrypt(&evs, &keys, &TlsLimits::default());
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..200 {
+        let mut damaged = evs.clone();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let i = (rng as usize) % damaged.len();
+        if let Ev::Data(_, d) = &mut damaged[i] {
+            let j = (rng >> 20) as usize % d.len();
+            d[j] ^= 1 << (round % 8);
+        }
+        let (got, _, info) = decrypt(&damaged, &keys, &TlsLimits::default());
+        // whatever came out is a prefix-and-pieces of the truth: every byte handed on authenticated
+        for side in 0..2 {
+            assert!(got[side].len() <= full[side].len(), "round {round}");
+        }
+        let _ = info;
+    }
+    // not TLS at all
+    let (got, _, info) = decrypt(&[Ev::Data(0, b"GET / HTTP/1.1\r\n\r\n".to_vec())], &keys, &TlsLimits::default());
+    assert!(got[0].is_empty() && info.reason.unwrap().contains("not TLS"));
+}
+
+#[test]
+fn hrr_random_is_sha256_of_its_name() {
+    use sha2::Digest;
+    assert_eq!(sha2::Sha256::digest(b"HelloRetryRequest")[..], HRR_RANDOM[..]);
+}
