@@ -908,7 +908,9 @@ impl TlsConn {
             (1, 2, Some(b)) => {
                 let Ok((_, sh)) = parse_tls_handshake_server_hello(b) else { return };
                 if sh.random == HRR_RANDOM {
+                    // TLS 1.3 only; the real ServerHello follows the client's second ClientHello
                     self.hello_retry = true;
+                    self.version = Some(0x0304);
                     return;
                 }
                 if let Ok(r) = <[u8; 32]>::try_from(sh.random) {
