@@ -36,7 +36,6 @@ impl StreamSink for Collect {
 
 /// A TCP connection to `server_port`: its client port and its events, side 0 = client.
 pub(crate) struct TcpConn {
-    #[allow(dead_code)]
     pub client_port: u16,
     pub evs: Vec<Ev>,
 }
@@ -451,4 +450,51 @@ fn records_wait_for_a_late_key() {
         assert!(info.server.wait_dropped > 0 && info.server.records_lost == info.server.wait_dropped, "{info:#?}");
         assert!(got[1].len() < want[1].len());
     }
+}
+
+/// Keys carried in the capture: `editcap --inject-secrets tls,KEYLOG` writes a
+/// pcapng Decryption Secrets Block; `FileSource` hands its text on, and it
+/// alone decrypts the connection.
+#[test]
+fn decryption_secrets_block_from_editcap() {
+    let Ok(st) = std::process::Command::new("editcap").arg("-h").output() else {
+        assert!(std::env::var_os("MYWIRE_REQUIRE_CORPUS").is_none(), "editcap missing");
+        eprintln!("editcap not installed (apt-get install tshark): skipped");
+        return;
+    };
+    assert!(st.status.success());
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("with-keys.pcapng");
+    let name = "tls13-chacha20";
+    let s = std::process::Command::new("editcap")
+        .arg("--inject-secrets")
+        .arg(format!("tls,{}", dir.join(format!("{name}.keylog")).display()))
+        .args(["-F", "pcapng"])
+        .arg(dir.join(format!("{name}.pcap")))
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(s.success());
+    let mut src = FileSource::open(out.to_str().unwrap()).unwrap();
+    let mut keys = KeyLog::new();
+    let mut frames = 0;
+    while src.next_frame().is_some() {
+        frames += 1;
+        for sec in src.take_secrets() {
+            assert_eq!(sec.secrets_type, crate::capture::SECRETS_TLS_KEYLOG);
+            keys.add_text(&sec.data);
+        }
+    }
+    assert!(frames > 10);
+    assert_eq!(src.secrets_stats().blocks, 1);
+    let file_keys = KeyLog::from_file(&dir.join(format!("{name}.keylog"))).unwrap();
+    assert_eq!((keys.len(), keys.stats.secrets), (file_keys.len(), file_keys.stats.secrets));
+    assert_eq!(keys.stats.malformed, 0);
+    let exp: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.expect.json"))).unwrap()).unwrap();
+    let port = exp["server"]["port"].as_u64().unwrap() as u16;
+    let evs = after_ssl_request(&tcp_conns(&out, port)[0].evs);
+    let (plain, _, info) = decrypt(&evs, &keys, &TlsLimits::default());
+    assert!(info.decrypted, "{info:#?}");
+    assert_eq!(queries(&plain[0]).len(), 5);
 }
