@@ -498,3 +498,225 @@ fn decryption_secrets_block_from_editcap() {
     assert!(info.decrypted, "{info:#?}");
     assert_eq!(queries(&plain[0]).len(), 5);
 }
+
+/// The fuzz target's input format (fuzz/fuzz_targets/tls.rs): a mode byte, then
+/// (ctl, len) events, ctl >> 5 == 0 a gap, otherwise data of direction ctl & 1.
+fn fuzz_encode(evs: &[Ev]) -> Vec<u8> {
+    let mut v = vec![0u8];
+    for e in evs {
+        match e {
+            Ev::Data(s, d) => {
+                for c in d.chunks(255) {
+                    v.extend_from_slice(&[0x40 | *s as u8, c.len() as u8]);
+                    v.extend_from_slice(c);
+                }
+            }
+            Ev::Gap(s, n) => v.extend_from_slice(&[*s as u8, (*n).min(255) as u8]),
+        }
+    }
+    v
+}
+
+fn fuzz_decode(data: &[u8]) -> Vec<Ev> {
+    let mut evs = Vec::new();
+    let mut i = 1;
+    while i + 2 <= data.len() {
+        let (ctl, len) = (data[i], usize::from(data[i + 1]));
+        i += 2;
+        let end = (i + len).min(data.len());
+        if ctl >> 5 == 0 {
+            evs.push(Ev::Gap(usize::from(ctl & 1), len as u64));
+        } else {
+            evs.push(Ev::Data(usize::from(ctl & 1), data[i..end].to_vec()));
+        }
+        i = end;
+    }
+    evs
+}
+
+/// The fuzz seeds are recorded sessions in the target's format: they decode to
+/// the same plaintext as the capture (so the fuzzer starts inside real
+/// decryption). `MYWIRE_WRITE_FUZZ_SEEDS=DIR` writes them out.
+#[test]
+fn fuzz_seed_format_round_trips() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    for name in ["tls13-aes128gcm", "tls12-ecdhe-cbc-sha-noetm", "tls12-ecdhe-aes128gcm", "tls12-ecdhe-chacha20"] {
+        let exp: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.expect.json"))).unwrap()).unwrap();
+        let port = exp["server"]["port"].as_u64().unwrap() as u16;
+        let keys = KeyLog::from_file(&dir.join(format!("{name}.keylog"))).unwrap();
+        let evs = after_ssl_request(&tcp_conns(&dir.join(format!("{name}.pcap")), port)[0].evs);
+        let seed = fuzz_encode(&evs);
+        let (want, _, _) = decrypt(&evs, &keys, &TlsLimits::default());
+        let (got, _, info) = decrypt(&fuzz_decode(&seed), &keys, &TlsLimits::default());
+        assert!(info.decrypted && !want[0].is_empty());
+        assert_eq!(got, want, "{name}");
+        if let Some(out) = std::env::var_os("MYWIRE_WRITE_FUZZ_SEEDS") {
+            std::fs::write(Path::new(&out).join(format!("{name}.bin")), &seed).unwrap();
+        }
+    }
+}
+
+/// Removes bytes [from, to) of `side`'s stream, putting a Gap in their place.
+fn cut(evs: &[Ev], side: usize, from: usize, to: usize) -> Vec<Ev> {
+    let mut outv = Vec::new();
+    let mut off = 0;
+    let mut gap_done = false;
+    for e in evs {
+        match e {
+            Ev::Data(s, d) if *s == side => {
+                let (a, b) = (off, off + d.len());
+                off = b;
+                if b <= from || a >= to {
+                    if a >= to && !gap_done {
+                        outv.push(Ev::Gap(side, (to - from) as u64));
+                        gap_done = true;
+                    }
+                    outv.push(e.clone());
+                    continue;
+                }
+                if a < from {
+                    outv.push(Ev::Data(side, d[..from - a].to_vec()));
+                }
+                if !gap_done && b >= to {
+                    outv.push(Ev::Gap(side, (to - from) as u64));
+                    gap_done = true;
+                }
+                if b > to {
+                    outv.push(Ev::Data(side, d[to - a..].to_vec()));
+                }
+            }
+            _ => outv.push(e.clone()),
+        }
+    }
+    outv
+}
+
+/// Record boundaries (offsets of headers) of one side's TLS stream.
+fn boundaries(evs: &[Ev], side: usize) -> Vec<(usize, u8, usize)> {
+    let stream: Vec<u8> =
+        evs.iter().filter_map(|e| if let Ev::Data(s, d) = e { (*s == side).then_some(d.clone()) } else { None }).flatten().collect();
+    let mut v = Vec::new();
+    let mut p = 0;
+    while p + 5 <= stream.len() {
+        let len = u16::from_be_bytes([stream[p + 3], stream[p + 4]]) as usize;
+        v.push((p, stream[p], len));
+        p += 5 + len;
+    }
+    v
+}
+
+/// A gap across a record boundary loses the framing: the records after it are
+/// found again by trial decryption (sequence numbers tried until the tag or
+/// MAC verifies), for TLS 1.3, TLS 1.2 GCM (explicit nonce), ChaCha20 and CBC.
+#[test]
+fn gap_across_a_record_header_resynchronises() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    for name in ["tls13-aes128gcm", "tls12-ecdhe-aes128gcm", "tls12-ecdhe-chacha20", "tls12-ecdhe-cbc-sha-noetm"] {
+        let exp: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.expect.json"))).unwrap()).unwrap();
+        let port = exp["server"]["port"].as_u64().unwrap() as u16;
+        let keys = KeyLog::from_file(&dir.join(format!("{name}.keylog"))).unwrap();
+        let evs = after_ssl_request(&tcp_conns(&dir.join(format!("{name}.pcap")), port)[0].evs);
+        let (full, _, _) = decrypt(&evs, &keys, &TlsLimits::default());
+        // the server record after the first one over 16,000 bytes: cut across its header
+        let b = boundaries(&evs, 1);
+        let big = b.iter().position(|r| r.1 == 23 && r.2 > 16000).unwrap();
+        let (next, _, _) = b[big + 1];
+        assert!(b.len() > big + 3, "{name}: records after the big one");
+        let cutv = cut(&evs, 1, next - 10, next + 10);
+        let (got, gaps, info) = decrypt(&cutv, &keys, &TlsLimits::default());
+        assert_eq!(got[0], full[0], "{name}");
+        assert_eq!((info.server.resyncs, info.server.auth_failed, info.server.resync_failures), (1, 0, 0), "{name}: {info:#?}");
+        assert_eq!(info.server.records_lost, 2, "{name}: {info:#?}");
+        assert!(gaps >= 2, "{name}");
+        // everything from the third record after the cut on is back, byte for byte
+        let tail_records: usize = b[big + 2..].iter().filter(|r| r.1 == 23).count();
+        assert!(tail_records >= 2);
+        let lost = full[1].len() - got[1].len();
+        // at most the two records' ciphertext, at least the big one's plaintext
+        assert!(lost > 16000 && lost <= b[big].2 + b[big + 1].2, "{name}: lost {lost}");
+        let back = &full[1][full[1].len() - 100..];
+        assert!(got[1].ends_with(back), "{name}");
+    }
+}
+
+fn hello_records(suite: u16, version: u16) -> (Vec<u8>, Vec<u8>) {
+    let rec = |body: Vec<u8>| {
+        let mut r = vec![22, 3, 1, 0, 0];
+        r[3..5].copy_from_slice(&(body.len() as u16).to_be_bytes());
+        r.extend_from_slice(&body);
+        r
+    };
+    let hs = |typ: u8, b: Vec<u8>| {
+        let mut h = vec![typ, 0, (b.len() >> 8) as u8, b.len() as u8];
+        h.extend_from_slice(&b);
+        h
+    };
+    let mut ch = version.to_be_bytes().to_vec();
+    ch.extend_from_slice(&[0x11; 32]);
+    ch.extend_from_slice(&[0, 0, 2]);
+    ch.extend_from_slice(&suite.to_be_bytes());
+    ch.extend_from_slice(&[1, 0]);
+    let mut sh = version.to_be_bytes().to_vec();
+    sh.extend_from_slice(&[0x22; 32]);
+    sh.push(0);
+    sh.extend_from_slice(&suite.to_be_bytes());
+    sh.push(0);
+    (rec(hs(1, ch)), rec(hs(2, sh)))
+}
+
+/// Unknown and unsupported suites, SSL 3.0, keys of other connections,
+/// and a handshake cut anywhere: reported, counted, nothing decoded.
+#[test]
+fn what_cannot_be_decrypted_says_why() {
+    let mut keys = KeyLog::new();
+    keys.add_line(format!("CLIENT_RANDOM {} {}", "11".repeat(32), "33".repeat(48)).as_bytes());
+    let app = [23u8, 3, 3, 0, 40].iter().copied().chain([7u8; 40]).collect::<Vec<u8>>();
+    for (suite, version, why) in [
+        (0x000a, 0x0303, "unsupported cipher suite TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+        (0xfefe, 0x0303, "unknown cipher suite 0xfefe"),
+        (0x002f, 0x0300, "unsupported version SSL 3.0"),
+        (0xc0ac, 0x0303, "unsupported cipher suite TLS_ECDHE_ECDSA_WITH_AES_128_CCM"),
+    ] {
+        let (ch, sh) = hello_records(suite, version);
+        let mut t = TlsConn::new(&TlsLimits::default());
+        let mut n = 0;
+        let mut out = |_: Dir, _: StreamEvent<'_>| n += 1;
+        t.feed(Dir::ToServer, &ch, &keys, &mut out);
+        t.feed(Dir::ToClient, &sh, &keys, &mut out);
+        t.feed(Dir::ToServer, &[20, 3, 3, 0, 1, 1], &keys, &mut out);
+        t.feed(Dir::ToServer, &app, &keys, &mut out);
+        let info = t.info();
+        assert_eq!(n, 0);
+        assert_eq!(info.reason.as_deref(), Some(why), "{info:#?}");
+        assert_eq!(info.client.undecrypted, 1);
+    }
+
+    // keys of another connection
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let exp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tls12-ecdhe-aes128gcm.expect.json")).unwrap()).unwrap();
+    let port = exp["server"]["port"].as_u64().unwrap() as u16;
+    let evs = after_ssl_request(&tcp_conns(&dir.join("tls12-ecdhe-aes128gcm.pcap"), port)[0].evs);
+    let other = KeyLog::from_file(&dir.join("tls12-ecdhe-chacha20.keylog")).unwrap();
+    let (plain, _, info) = decrypt(&evs, &other, &TlsLimits::default());
+    assert!(plain[0].is_empty() && plain[1].is_empty());
+    assert!(info.reason.as_deref().unwrap().starts_with("no key for client random"), "{info:?}");
+    // every record after each side's ChangeCipherSpec (Finished and 7 application records each,
+    // as tshark lists them), and none before it
+    assert_eq!((info.client.undecrypted, info.server.undecrypted), (8, 8), "{info:#?}");
+    assert_eq!((info.client.records, info.server.records), (12, 15));
+
+    // the handshake cut at every point: no panic, and "not complete" or "not seen" until the hellos are in
+    let keys = KeyLog::from_file(&dir.join("tls12-ecdhe-aes128gcm.keylog")).unwrap();
+    let flat: Vec<(usize, u8)> =
+        evs.iter().filter_map(|e| if let Ev::Data(s, d) = e { Some(d.iter().map(move |b| (*s, *b))) } else { None }).flatten().collect();
+    for cut in (0..flat.len().min(4000)).step_by(37) {
+        let part: Vec<Ev> = flat[..cut].iter().map(|&(s, b)| Ev::Data(s, vec![b])).collect();
+        let (_, _, info) = decrypt(&part, &keys, &TlsLimits::default());
+        if info.cipher_suite.is_none() {
+            assert_eq!(info.reason.as_deref(), Some("handshake not complete"), "cut {cut}");
+        }
+    }
+}
