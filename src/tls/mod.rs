@@ -8,6 +8,36 @@
 //! order, as [`StreamEvent::Data`] (and a lost stretch as
 //! [`StreamEvent::Gap`]), ready for the MySQL framer.
 //!
+//! # Use
+//!
+//! ```
+//! use mywire::reassembly::StreamEvent;
+//! use mywire::session::Dir;
+//! use mywire::tls::{KeyLog, TlsConn, TlsLimits};
+//!
+//! let mut keys = KeyLog::new(); // KeyLog::from_file(..), add_text(DSB payload), KeyLogFollower::poll(..)
+//! let line = format!("CLIENT_RANDOM {} {}\n", "00".repeat(32), "11".repeat(48)); // client random, master secret
+//! assert_eq!(keys.add_text(line.as_bytes()), 1);
+//! let mut conn = TlsConn::new(&TlsLimits::default()); // TlsLimits::live() lets records wait for keys
+//! let mut plain = Vec::new();
+//! let mut out = |dir: Dir, ev: StreamEvent<'_>| match ev {
+//!     StreamEvent::Data(d) => plain.extend_from_slice(d), // to the MySQL framer of `dir`
+//!     StreamEvent::Gap(n) => { /* n ciphertext bytes lost: reset the framer */ }
+//!     _ => {}
+//! };
+//! // every byte of each direction after the SSLRequest (client) / greeting (server):
+//! conn.feed(Dir::ToServer, b"GET / HTTP/1.0\r\n", &keys, &mut out);
+//! conn.gap(Dir::ToClient, 1448, &mut out); // a TCP gap
+//! conn.retry(&keys, &mut out); // live: after the key log grew
+//! let info = conn.info(); // serde::Serialize
+//! assert_eq!(info.reason.as_deref(), Some("client stream is not TLS"));
+//! ```
+//!
+//! Compared with the first sketch of this API: the output is a
+//! [`StreamEvent`] rather than bare plaintext, so that lost records reach the
+//! MySQL framer as a gap (and `gap` takes the output callback for the same
+//! reason); everything else is as sketched.
+//!
 //! # What is decrypted
 //!
 //! * TLS 1.3: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,

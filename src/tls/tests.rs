@@ -40,6 +40,11 @@ pub(crate) struct TcpConn {
     pub evs: Vec<Ev>,
 }
 
+/// The recorded TLS scenarios: `captures/tls`, or `$MYWIRE_CAPTURES/tls` (CI's fresh recording).
+pub(crate) fn tls_captures() -> PathBuf {
+    std::env::var_os("MYWIRE_CAPTURES").map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("captures"), PathBuf::from).join("tls")
+}
+
 /// Every TCP connection to `server_port` in the capture, in order of first packet.
 pub(crate) fn tcp_conns(path: &Path, server_port: u16) -> Vec<TcpConn> {
     let mut src = FileSource::open(path.to_str().unwrap()).unwrap();
@@ -334,7 +339,7 @@ fn hrr_random_is_sha256_of_its_name() {
 /// client stream holds exactly the COM_QUERYs the client ran.
 #[test]
 fn recorded_tls_scenarios_decrypt_to_the_commands_run() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let dir = tls_captures();
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".expect.json").map(String::from))
@@ -397,7 +402,7 @@ fn recorded_tls_scenarios_decrypt_to_the_commands_run() {
 /// order once `retry` finds it; past the wait cap records are counted and lost.
 #[test]
 fn records_wait_for_a_late_key() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let dir = tls_captures();
     for name in ["tls13-aes128gcm", "tls12-ecdhe-cbc-sha-noetm"] {
         let exp: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.expect.json"))).unwrap()).unwrap();
@@ -463,7 +468,7 @@ fn decryption_secrets_block_from_editcap() {
         return;
     };
     assert!(st.status.success());
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let dir = tls_captures();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("with-keys.pcapng");
     let name = "tls13-chacha20";
@@ -539,7 +544,7 @@ fn fuzz_decode(data: &[u8]) -> Vec<Ev> {
 /// decryption). `MYWIRE_WRITE_FUZZ_SEEDS=DIR` writes them out.
 #[test]
 fn fuzz_seed_format_round_trips() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let dir = tls_captures();
     for name in ["tls13-aes128gcm", "tls12-ecdhe-cbc-sha-noetm", "tls12-ecdhe-aes128gcm", "tls12-ecdhe-chacha20"] {
         let exp: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.expect.json"))).unwrap()).unwrap();
@@ -611,7 +616,7 @@ fn boundaries(evs: &[Ev], side: usize) -> Vec<(usize, u8, usize)> {
 /// MAC verifies), for TLS 1.3, TLS 1.2 GCM (explicit nonce), ChaCha20 and CBC.
 #[test]
 fn gap_across_a_record_header_resynchronises() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let dir = tls_captures();
     for name in ["tls13-aes128gcm", "tls12-ecdhe-aes128gcm", "tls12-ecdhe-chacha20", "tls12-ecdhe-cbc-sha-noetm"] {
         let exp: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.expect.json"))).unwrap()).unwrap();
@@ -694,7 +699,7 @@ fn what_cannot_be_decrypted_says_why() {
     }
 
     // keys of another connection
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let dir = tls_captures();
     let exp: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("tls12-ecdhe-aes128gcm.expect.json")).unwrap()).unwrap();
     let port = exp["server"]["port"].as_u64().unwrap() as u16;
@@ -718,5 +723,47 @@ fn what_cannot_be_decrypted_says_why() {
         if info.cipher_suite.is_none() {
             assert_eq!(info.reason.as_deref(), Some("handshake not complete"), "cut {cut}");
         }
+    }
+}
+
+/// SNI and encrypt-then-MAC come from the ClientHello / ServerHello extensions
+/// (parsed with tls-parser's generic extension parser: EtM is type 22).
+#[test]
+fn sni_and_encrypt_then_mac_from_the_hellos() {
+    let ext = |typ: u16, body: &[u8]| {
+        let mut e = typ.to_be_bytes().to_vec();
+        e.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        e.extend_from_slice(body);
+        e
+    };
+    let name = b"db.example.test";
+    let mut sni = ((name.len() + 3) as u16).to_be_bytes().to_vec();
+    sni.push(0);
+    sni.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sni.extend_from_slice(name);
+    let with_ext = |rec: Vec<u8>, exts: Vec<u8>| {
+        // append an extensions block to the hello inside the record, fixing both lengths
+        let mut body = rec[9..].to_vec();
+        body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        body.extend_from_slice(&exts);
+        let mut hs = vec![rec[5], 0, (body.len() >> 8) as u8, body.len() as u8];
+        hs.extend_from_slice(&body);
+        let mut r = vec![22, 3, 1];
+        r.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        r.extend_from_slice(&hs);
+        r
+    };
+    let (ch, sh) = hello_records(0xc013, 0x0303);
+    let ch = with_ext(ch, [ext(0, &sni), ext(22, &[]), ext(21, &[0, 0])].concat());
+    for (server_exts, etm) in [(ext(22, &[]), true), (ext(21, &[0; 4]), false)] {
+        let sh = with_ext(sh.clone(), server_exts);
+        let mut t = TlsConn::new(&TlsLimits::default());
+        let mut out = |_: Dir, _: StreamEvent<'_>| {};
+        t.feed(Dir::ToServer, &ch, &KeyLog::new(), &mut out);
+        t.feed(Dir::ToClient, &sh, &KeyLog::new(), &mut out);
+        let info = t.info();
+        assert_eq!(info.sni.as_deref(), Some("db.example.test"));
+        assert_eq!(info.cipher_suite.as_deref(), Some("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"));
+        assert_eq!(info.encrypt_then_mac, etm, "server extension {etm}");
     }
 }
