@@ -6,6 +6,7 @@
 //!      fixed-offset fast path)
 //!   -> flow table (idle-ordered eviction)    flow::, pipeline::
 //!   -> TCP reassembly (gaps, FIN, RST)       reassembly::
+//!   -> TLS decryption (key logs)             tls::
 //!   -> MySQL framing + message decode        mysql::
 //!   -> per-connection session                session::    (SQL scans: sql::)
 //!   -> detectors + report model              analysis::   (shared types: model::)
@@ -40,6 +41,7 @@ pub mod report;
 pub mod session;
 pub mod sql;
 pub mod time;
+pub mod tls;
 
 /// True when an error chain ends in a broken pipe (`mywire ... | head`).
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -38,6 +38,32 @@ pub struct InputInfo {
     pub warnings: Vec<String>,
 }
 
+/// The payload of one pcapng Decryption Secrets Block (block type 0x0000000A).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecryptionSecrets {
+    /// Secrets type: [`SECRETS_TLS_KEYLOG`] for an NSS key log (others are kept as read).
+    pub secrets_type: u32,
+    /// The secrets (for TLS: key log text), padding removed.
+    pub data: Vec<u8>,
+}
+
+/// Secrets type of a TLS key log in a Decryption Secrets Block ("TLSK").
+pub const SECRETS_TLS_KEYLOG: u32 = 0x544c_534b;
+/// Bytes of Decryption Secrets Block payload kept per input until taken (16 MiB);
+/// past it blocks are counted in [`SecretsStats::dropped`], not kept.
+pub const MAX_SECRETS_BYTES: usize = 16 << 20;
+
+/// Counters of the Decryption Secrets Blocks read from one input.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SecretsStats {
+    /// Blocks read.
+    pub blocks: u64,
+    /// Payload bytes read.
+    pub bytes: u64,
+    /// Blocks not kept because [`MAX_SECRETS_BYTES`] were waiting to be taken.
+    pub dropped: u64,
+}
+
 /// The header of the frame last copied into a caller's buffer.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FrameMeta {
@@ -66,6 +92,9 @@ struct ReadState {
     ifaces: Vec<Iface>,
     legacy: Option<Iface>,
     info: InputInfo,
+    secrets: Vec<DecryptionSecrets>,
+    secrets_bytes: usize,
+    secrets_stats: SecretsStats,
 }
 
 fn describe(head: &[u8]) -> String {
@@ -135,6 +164,9 @@ impl FileSource {
                 ifaces: Vec::new(),
                 legacy: None,
                 info: InputInfo { path: path.into(), format: format!("{fmt}{comp}"), ..Default::default() },
+                secrets: Vec::new(),
+                secrets_bytes: 0,
+                secrets_stats: SecretsStats::default(),
             },
             done: false,
             pending: 0,
@@ -144,6 +176,20 @@ impl FileSource {
     /// Accounting for this input so far.
     pub fn info(&self) -> &InputInfo {
         &self.rs.info
+    }
+
+    /// The Decryption Secrets Blocks read since the last call, in file order.
+    /// A pcapng writer puts them before the packets they decrypt, so taking
+    /// them after each frame gives the keys in time (`editcap --inject-secrets`
+    /// puts them right after the section header).
+    pub fn take_secrets(&mut self) -> Vec<DecryptionSecrets> {
+        self.rs.secrets_bytes = 0;
+        std::mem::take(&mut self.rs.secrets)
+    }
+
+    /// Counters of the Decryption Secrets Blocks read so far.
+    pub fn secrets_stats(&self) -> &SecretsStats {
+        &self.rs.secrets_stats
     }
 
     fn warn_truncated(&mut self, what: &str) {
@@ -307,6 +353,19 @@ impl ReadState {
                 // SPBs carry no timestamp: reuse the last one so time never goes backwards.
                 let meta = FrameMeta { ts: self.info.last_ts.unwrap_or_default(), link: ifc.link, orig_len: spb.origlen };
                 Some((meta, at(spb.data), spb.data.len()))
+            }
+            PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
+                let data = &dsb.data[..(dsb.secrets_len as usize).min(dsb.data.len())];
+                let st = &mut self.secrets_stats;
+                st.blocks += 1;
+                st.bytes += data.len() as u64;
+                if self.secrets_bytes + data.len() > MAX_SECRETS_BYTES {
+                    st.dropped += 1;
+                } else {
+                    self.secrets_bytes += data.len();
+                    self.secrets.push(DecryptionSecrets { secrets_type: dsb.secrets_type.0, data: data.to_vec() });
+                }
+                None
             }
             PcapBlockOwned::NG(_) => None,
         }

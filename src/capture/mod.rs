@@ -10,7 +10,7 @@ mod file;
 pub mod live;
 pub mod writer;
 
-pub use file::{FileSource, InputInfo, WaitHook, plain_file};
+pub use file::{DecryptionSecrets, FileSource, InputInfo, MAX_SECRETS_BYTES, SECRETS_TLS_KEYLOG, SecretsStats, WaitHook, plain_file};
 
 use crate::time::Timestamp;
 use thiserror::Error;
@@ -134,6 +134,11 @@ impl MergedSource {
     /// Per-input accounting (frames, bytes, time span, truncation).
     pub fn inputs(&self) -> Vec<InputInfo> {
         self.sources.iter().map(|s| s.info().clone()).collect()
+    }
+
+    /// The Decryption Secrets Blocks read since the last call, over all inputs.
+    pub fn take_secrets(&mut self) -> Vec<DecryptionSecrets> {
+        self.sources.iter_mut().flat_map(FileSource::take_secrets).collect()
     }
 
     /// Warnings raised while reading (truncation and the like), in input order.
