@@ -31,6 +31,7 @@ pub mod pipeline;
 pub mod reassembly;
 pub mod report;
 pub mod session;
+pub mod sql;
 pub mod time;
 
 /// True when an error chain ends in a broken pipe (`mywire ... | head`).
