@@ -3,3 +3,4 @@
 //! SET of watched variables).
 
 pub mod lexer;
+pub mod redact;
