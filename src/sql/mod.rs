@@ -2,5 +2,6 @@
 //! fingerprints and the per-query scans (VALUES rows, statement kind, KILL and
 //! SET of watched variables).
 
+pub mod fingerprint;
 pub mod lexer;
 pub mod redact;
