@@ -5,3 +5,4 @@
 pub mod fingerprint;
 pub mod lexer;
 pub mod redact;
+pub mod scan;
