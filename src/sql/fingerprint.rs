@@ -46,7 +46,7 @@
 //! the last 16 of them before (`ID 0x5D51E5F01B88B79E`), i.e. the low 64 bits
 //! of the digest read big-endian, which [`Checksum::id64`] gives.
 
-use super::lexer::{Flags, Lexer, Token, TokenKind};
+use super::lexer::{Flags, Lexer, TokenKind};
 use md5::{Digest, Md5};
 
 /// Fingerprint settings.
@@ -86,46 +86,146 @@ pub fn fingerprint_with(sql: &(impl AsRef<[u8]> + ?Sized), opts: Options) -> Str
     if let Some(call) = call_name(src) {
         return String::from_utf8_lossy(call).to_ascii_lowercase();
     }
-    let mut toks: Vec<Token> = Lexer::new(src).collect();
-    if toks.iter().any(|t| t.kind == TokenKind::BlockComment && is_toolkit_comment(t.text(src))) {
+    // pt-query-digest looks for its own mark before cutting anything
+    if memchr::memmem::find(src, b"/*").is_some()
+        && memchr::memchr(b':', src).is_some()
+        && Lexer::new(src).any(|t| t.kind == TokenKind::BlockComment && is_toolkit_comment(t.text(src)))
+    {
         return "percona-toolkit".into();
     }
-    let src = match first_row_end(src) {
-        Some(end) => {
-            toks = Lexer::new(&src[..end]).collect();
-            &src[..end]
+    let src = &src[..first_row_end(src).unwrap_or(src.len())];
+    let mut sink = Sink::new(src.len(), opts.preserve_embedded_numbers);
+    let first = Lexer::new(src).find(|t| !t.is_comment());
+    if first.is_some_and(|t| t.is_word(src, b"USE")) {
+        let mut s1 = Vec::with_capacity(src.len());
+        step5(src, &mut |b| s1.extend_from_slice(b));
+        if let Some(u) = use_db(&s1) {
+            return u;
         }
-        None => src,
-    };
+        sink.feed(&s1);
+    } else {
+        step5(src, &mut |b| sink.feed(b));
+    }
+    let mut s = sink.finish();
+    if memchr::memmem::find(&s, b"null").is_some() {
+        s = replace_word(&s, b"null", b"?");
+    }
+    if memchr::memchr(b'(', &s).is_some() {
+        s = collapse_lists(&s);
+    }
+    if memchr::memmem::find(&s, b" union").is_some() {
+        s = fold_unions(&s);
+    }
+    let s = limit(s);
+    let s = order_by_asc(s);
+    String::from_utf8(s).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
 
-    // comments out, strings to `?`, TRUE/FALSE to `?`
-    let mut s: Vec<u8> = Vec::with_capacity(src.len());
-    for t in &toks {
+/// Steps 3 and 5 over the tokens of `src`: comments out (executable ones
+/// kept), strings and quoted hex/bit literals to `?` (a prefix kept), TRUE
+/// and FALSE to `?`, everything else as it is.
+fn step5(src: &[u8], emit: &mut impl FnMut(&[u8])) {
+    for t in Lexer::new(src) {
         match t.kind {
             TokenKind::LineComment | TokenKind::BlockComment => {}
             TokenKind::String | TokenKind::Hex | TokenKind::Bit if t.kind == TokenKind::String || t.flags.has(Flags::QUOTED) => {
                 let text = t.text(src);
                 let q = text.iter().position(|&c| c == b'\'' || c == b'"').unwrap_or(0);
-                s.extend_from_slice(&text[..q]);
-                s.push(b'?');
+                emit(&text[..q]);
+                emit(b"?");
             }
-            TokenKind::Word if t.is_word(src, b"TRUE") || t.is_word(src, b"FALSE") => s.push(b'?'),
-            _ => s.extend_from_slice(t.text(src)),
+            TokenKind::Word if t.is_word(src, b"TRUE") || t.is_word(src, b"FALSE") => emit(b"?"),
+            _ => emit(t.text(src)),
         }
     }
-    if let Some(u) = use_db(&s) {
-        return u;
+}
+
+/// Steps 6 to 8 in one pass over the bytes of step 5, each stage fed by the
+/// one before as pt-query-digest's substitutions run one after the other:
+/// numbers (`[0-9+-][0-9a-f.xb+-]*` -> `?`), leftovers (`[xb.+-]\?` -> `?`,
+/// on the original case), whitespace (leading run removed, one trailing
+/// newline removed, runs of ` \n\t\r\f` -> one space), ASCII lower case.
+struct Sink {
+    out: Vec<u8>,
+    preserve: bool,
+    /// Inside a number run (its bytes are swallowed).
+    in_run: bool,
+    /// Previous input byte, for the word boundary of `preserve` (0: none yet).
+    prev: u8,
+    /// Previous byte out of the number stage, original case, for the leftovers.
+    last: u8,
+    /// A byte other than leading whitespace went out.
+    started: bool,
+    /// Length of the current run of collapsed whitespace and its last byte.
+    ws_run: usize,
+    ws_last: u8,
+}
+
+impl Sink {
+    fn new(cap: usize, preserve: bool) -> Self {
+        Sink { out: Vec::with_capacity(cap), preserve, in_run: false, prev: 0, last: 0, started: false, ws_run: 0, ws_last: 0 }
     }
-    let s = numbers(&s, opts.preserve_embedded_numbers);
-    let s = leftovers(&s);
-    let mut s = whitespace(&s);
-    s.make_ascii_lowercase();
-    let s = replace_word(&s, b"null", b"?");
-    let s = collapse_lists(&s);
-    let s = fold_unions(&s);
-    let s = limit(s);
-    let s = order_by_asc(s);
-    String::from_utf8(s).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.push(b);
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        if self.in_run && in_number_class(b) {
+            self.prev = b;
+            return;
+        }
+        self.in_run = false;
+        let starts = matches!(b, b'0'..=b'9' | b'+' | b'-');
+        let boundary = !self.preserve || is_word_byte(self.prev) != is_word_byte(b);
+        self.prev = b;
+        if starts && boundary {
+            self.in_run = true;
+            self.leftover(b'?');
+        } else {
+            self.leftover(b);
+        }
+    }
+
+    #[inline]
+    fn leftover(&mut self, c: u8) {
+        if c == b'?' && matches!(self.last, b'x' | b'b' | b'.' | b'+' | b'-') {
+            // the `[xb.+-]` went out as the last byte: it becomes the `?`
+            if let Some(l) = self.out.last_mut() {
+                *l = b'?';
+            }
+            self.last = b'?';
+            return;
+        }
+        self.last = c;
+        if !self.started {
+            if is_space(c) {
+                return;
+            }
+            self.started = true;
+        }
+        if matches!(c, b' ' | b'\n' | b'\t' | b'\r' | 0x0c) {
+            if self.ws_run == 0 {
+                self.out.push(b' ');
+            }
+            self.ws_run += 1;
+            self.ws_last = c;
+        } else {
+            self.ws_run = 0;
+            self.out.push(c.to_ascii_lowercase());
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        // `chomp` came before the collapse: a lone trailing newline goes
+        if self.ws_run == 1 && self.ws_last == b'\n' {
+            self.out.pop();
+        }
+        self.out
+    }
 }
 
 /// The MD5 of a fingerprint, as pt-query-digest computes its query IDs.
@@ -263,69 +363,6 @@ fn use_db(s: &[u8]) -> Option<String> {
 
 fn in_number_class(c: u8) -> bool {
     matches!(c, b'0'..=b'9' | b'a'..=b'f' | b'.' | b'x' | b'+' | b'-')
-}
-
-/// `[0-9+-][0-9a-f.xb+-]*` -> `?` (with `preserve`: only at a word boundary).
-fn numbers(s: &[u8], preserve: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        let starts = matches!(c, b'0'..=b'9' | b'+' | b'-');
-        let boundary = !preserve || {
-            let before = i > 0 && is_word_byte(s[i - 1]);
-            before != is_word_byte(c)
-        };
-        if starts && boundary {
-            let mut j = i + 1;
-            while j < s.len() && in_number_class(s[j]) {
-                j += 1;
-            }
-            out.push(b'?');
-            i = j;
-        } else {
-            out.push(c);
-            i += 1;
-        }
-    }
-    out
-}
-
-/// `[xb.+-]\?` -> `?`.
-fn leftovers(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if matches!(s[i], b'x' | b'b' | b'.' | b'+' | b'-') && s.get(i + 1) == Some(&b'?') {
-            out.push(b'?');
-            i += 2;
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-/// Leading whitespace removed, one trailing `\n` removed, runs of ` \n\t\r\f` -> one space.
-fn whitespace(s: &[u8]) -> Vec<u8> {
-    let start = s.iter().position(|&c| !is_space(c)).unwrap_or(s.len());
-    let s = &s[start..];
-    let s = s.strip_suffix(b"\n").unwrap_or(s);
-    let mut out = Vec::with_capacity(s.len());
-    let mut in_run = false;
-    for &c in s {
-        if matches!(c, b' ' | b'\n' | b'\t' | b'\r' | 0x0c) {
-            if !in_run {
-                out.push(b' ');
-            }
-            in_run = true;
-        } else {
-            out.push(c);
-            in_run = false;
-        }
-    }
-    out
 }
 
 /// `\bword\b` -> `with`.

@@ -22,7 +22,7 @@
 //! it is masked to the end. With `literals`, every other literal becomes `?`.
 //! Everything else is kept byte for byte (invalid UTF-8 becomes U+FFFD).
 
-use super::lexer::{Token, TokenKind, tokenize};
+use super::lexer::{Lexer, Token, TokenKind, tokenize};
 
 /// What a secret literal becomes.
 pub const MASK: &str = "'***'";
@@ -34,8 +34,20 @@ pub const WORD_MASK: &str = "***";
 /// ones are masked only where the message quotes them whole (`'ab'`).
 pub const MIN_ECHO_LEN: usize = 4;
 
+/// A word that may start a secret rule: without one, a statement has no secret.
+fn is_trigger(src: &[u8], t: &Token) -> bool {
+    t.kind == TokenKind::Word
+        && matches!(t.len(), 7 | 8 | 10 | 12 | 15)
+        && [&b"REPLACE"[..], b"PASSWORD", b"IDENTIFIED", b"OLD_PASSWORD", b"MASTER_PASSWORD", b"SOURCE_PASSWORD"]
+            .iter()
+            .any(|k| t.text(src).eq_ignore_ascii_case(k))
+}
+
 /// Token indices of the values in secret positions (sorted, no duplicates).
 pub fn secret_tokens(src: &[u8], toks: &[Token]) -> Vec<usize> {
+    if !toks.iter().any(|t| is_trigger(src, t)) {
+        return Vec::new();
+    }
     let sig: Vec<usize> = (0..toks.len()).filter(|&i| !toks[i].is_trivia()).collect();
     let mut f = Finder { src, toks, sig: &sig, found: Vec::new() };
     f.run();
@@ -222,6 +234,29 @@ impl Finder<'_> {
 /// ```
 pub fn redact(sql: &(impl AsRef<[u8]> + ?Sized), literals: bool) -> String {
     let src = sql.as_ref();
+    // most statements have no word a secret rule starts with: one streaming pass
+    if !literals {
+        if !Lexer::new(src).any(|t| is_trigger(src, &t)) {
+            return String::from_utf8_lossy(src).into_owned();
+        }
+    } else {
+        let mut out = Vec::with_capacity(src.len());
+        let mut plain = true;
+        for t in Lexer::new(src) {
+            if is_trigger(src, &t) {
+                plain = false;
+                break;
+            }
+            if t.is_literal() {
+                out.push(b'?');
+            } else {
+                out.extend_from_slice(t.text(src));
+            }
+        }
+        if plain {
+            return into_string(out);
+        }
+    }
     let toks = tokenize(src);
     let secrets = secret_tokens(src, &toks);
     if secrets.is_empty() && !literals {
@@ -718,7 +753,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(3000))]
+            #![proptest_config(crate::sql::cases(3000))]
 
             #[test]
             fn planted_secret_never_survives(case in case(), cut in any::<prop::sample::Index>(), from in any::<prop::sample::Index>()) {
