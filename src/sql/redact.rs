@@ -5,7 +5,8 @@
 //! comment between them, and in any statement of a multi-statement query:
 //!
 //! - `IDENTIFIED BY <v>`, `IDENTIFIED {WITH|VIA} plugin {BY|USING|AS} <v>`,
-//!   MariaDB's `... USING <v> OR plugin USING <v>`;
+//!   MariaDB's `... USING <v> OR plugin USING <v>`, and the syntax errors
+//!   `IDENTIFIED <v>`, `IDENTIFIED WITH plugin <v>` (the server echoes them);
 //! - `PASSWORD(<v>)`, `OLD_PASSWORD(<v>)` anywhere (every literal inside the
 //!   parentheses), `PASSWORD <v>` (`OPTIONS (PASSWORD 'x')` of CREATE/ALTER
 //!   SERVER, `IDENTIFIED BY PASSWORD '*hash'`), `PASSWORD = <v>` (`START
@@ -17,7 +18,8 @@
 //! `<v>` is a literal (string, hex, bit, number), a `?` placeholder (see
 //! [`secret_params`]) or, after `BY`/`USING`/`AS` and `SET PASSWORD ... =`,
 //! an unquoted word (a password typed without quotes is still a password;
-//! `RANDOM` in `BY RANDOM PASSWORD` is not). A secret literal becomes `'***'`
+//! `RANDOM` in `BY RANDOM PASSWORD` is not); strings right after a secret
+//! string are part of it (the server joins `'hun' 'ter2'`). A secret literal becomes `'***'`
 //! (a word: `***`), an unterminated one (the statement cut at the cap) too, so
 //! it is masked to the end. With `literals`, every other literal becomes `?`.
 //! Everything else is kept byte for byte (invalid UTF-8 becomes U+FFFD).
@@ -139,6 +141,11 @@ impl Finder<'_> {
             self.value(q + 1, AFTER_BY);
             return;
         }
+        if self.tok(q).is_some_and(|t| t.is_literal() || t.kind == TokenKind::Introducer) {
+            // `IDENTIFIED 'x'`: a syntax error the server echoes, the password in it
+            self.value(q, Expect { eq: false, paren: false, word: Word::Never });
+            return;
+        }
         if !(self.word(q, b"WITH") || self.word(q, b"VIA")) {
             return;
         }
@@ -151,6 +158,8 @@ impl Finder<'_> {
             q += 1;
             if self.word(q, b"BY") || self.word(q, b"USING") || self.word(q, b"AS") {
                 q = self.value(q + 1, AFTER_BY);
+            } else if self.tok(q).is_some_and(|t| t.is_literal() || t.kind == TokenKind::Introducer) {
+                q = self.value(q, Expect { eq: false, paren: false, word: Word::Never });
             }
             if !self.word(q, b"OR") {
                 return;
@@ -176,7 +185,7 @@ impl Finder<'_> {
         if self.kind(q) == Some(TokenKind::Introducer) {
             q += 1;
         }
-        let Some(t) = self.tok(q) else { return q };
+        let Some(&t) = self.tok(q) else { return q };
         let word_ok = match e.word {
             Word::Never => false,
             Word::Always => true,
@@ -193,7 +202,15 @@ impl Finder<'_> {
                 && !self.op(q + 1, b"."));
         if is_secret {
             self.found.push(q);
-            return q + 1;
+            q += 1;
+            // adjacent strings are one string to the server: `'hunter' '2'`
+            if t.kind == TokenKind::String {
+                while self.kind(q) == Some(TokenKind::String) {
+                    self.found.push(q);
+                    q += 1;
+                }
+            }
+            return q;
         }
         q
     }
@@ -514,6 +531,9 @@ mod tests {
             ("/*M!100100 SET PASSWORD = 'p1' */", "/*M!100100 SET PASSWORD = '***' */"),
             ("SELECT 1; CREATE USER u IDENTIFIED BY 'p1'; SELECT 'k'", "SELECT 1; CREATE USER u IDENTIFIED BY '***'; SELECT 'k'"),
             ("CREATE USER u IDENTIFIED BY hunter2", "CREATE USER u IDENTIFIED BY ***"),
+            ("ALTER USER u IDENTIFIED 'p1'", "ALTER USER u IDENTIFIED '***'"),
+            ("ALTER USER u IDENTIFIED WITH sha256_password 'p1'", "ALTER USER u IDENTIFIED WITH sha256_password '***'"),
+            ("CREATE USER u IDENTIFIED BY 'hun' \"ter\" 'two'", "CREATE USER u IDENTIFIED BY '***' '***' '***'"),
             ("SET PASSWORD = hunter2", "SET PASSWORD = ***"),
             // not secrets
             ("CREATE USER u IDENTIFIED BY RANDOM PASSWORD", "CREATE USER u IDENTIFIED BY RANDOM PASSWORD"),
@@ -566,9 +586,9 @@ mod tests {
         assert_eq!(redact_error_message(&msg, Some(stmt), false), want);
         assert_eq!(redact_error_message(&msg, None, false), want);
         // the fragment starts at the password: known from the statement only
-        let stmt = "CREATE USER u IDENTIFIED BY 'secret' 'junk'";
-        let msg = format!("{SYNTAX} ''secret' 'junk'' at line 1");
-        assert_eq!(redact_error_message(&msg, Some(stmt), false), format!("{SYNTAX} ''***' 'junk'' at line 1"));
+        let stmt = "ALTER USER u IDENTIFIED 'secret' PASSWORD EXPIRE";
+        let msg = format!("{SYNTAX} ''secret' PASSWORD EXPIRE' at line 1");
+        assert_eq!(redact_error_message(&msg, Some(stmt), false), format!("{SYNTAX} ''***' PASSWORD EXPIRE' at line 1"));
         // cut by the server: masked to the fragment's end
         let msg = format!("{SYNTAX} 'IDENTIFIED BY 'secr");
         assert_eq!(redact_error_message(&msg, None, false), format!("{SYNTAX} 'IDENTIFIED BY '***'"));
@@ -660,7 +680,14 @@ mod tests {
                 }
                 o
             };
-            match style % 10 {
+            if style % 11 == 10 {
+                // two adjacent strings the server joins into one
+                let mid = secret.char_indices().nth(secret.chars().count() / 2).map_or(0, |(i, _)| i);
+                let (a, b) = (&secret[..mid], &secret[mid..]);
+                let q = |x: &str| x.replace('\\', "\\\\").replace('\'', "''");
+                return (format!("'{}' '{}'", q(a), q(b)), q(a).into_bytes());
+            }
+            match style % 11 {
                 0 => (format!("'{}'", esc('\'', true)), esc('\'', true).into_bytes()),
                 1 => (format!("'{}'", esc('\'', false)), esc('\'', false).into_bytes()),
                 2 => (format!("\"{}\"", esc('"', true)), esc('"', true).into_bytes()),
@@ -686,6 +713,11 @@ mod tests {
             )
                 .prop_map(|(form, secret, style, gaps, pre, suf, exec)| {
                     let (lit, enc) = spell(&secret, style);
+                    let mut needles = vec![secret.clone().into_bytes(), enc];
+                    if style % 11 == 10 {
+                        let mid = secret.char_indices().nth(secret.chars().count() / 2).map_or(0, |(i, _)| i);
+                        needles.push(secret[mid..].replace('\\', "\\\\").replace('\'', "''").into_bytes());
+                    }
                     let mut sql = String::from(PREFIXES[pre]);
                     if exec {
                         sql.push_str("/*!80000 ");
@@ -723,7 +755,7 @@ mod tests {
                     }
                     sql.push_str(SUFFIXES[suf]);
                     with_param.push_str(SUFFIXES[suf]);
-                    Case { sql, needles: vec![secret.into_bytes(), enc], slot, with_param }
+                    Case { sql, needles, slot, with_param }
                 })
         }
 
