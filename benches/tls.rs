@@ -8,8 +8,8 @@
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mywire::reassembly::StreamEvent;
 use mywire::model::Dir;
+use mywire::reassembly::StreamEvent;
 use mywire::tls::cipher::Decryptor;
 use mywire::tls::kdf::{PrfHash, key_block};
 use mywire::tls::{KeyLog, TlsConn, TlsLimits, suite_params};
