@@ -96,8 +96,13 @@ impl Sink<'_> {
             FlowKind::Unknown(seen + 1)
         };
         if let FlowKind::Mysql { .. } = *self.kind {
-            let mid = !(self.halves_syn[0] && self.halves_syn[1] && greeting);
-            *self.session = Some(Box::new(Session::new(self.limits.clone(), mid)));
+            let opened = self.halves_syn[0] && self.halves_syn[1];
+            let mut session = Session::new(self.limits.clone(), !(opened && greeting));
+            if opened && !greeting {
+                // the connection's start is captured; only its handshake is not
+                session.handshake_missed();
+            }
+            *self.session = Some(Box::new(session));
             self.became_mysql = true;
         }
     }

@@ -59,6 +59,7 @@ pub(super) fn report(cfg: &AnalyzerConfig, fc: &FinishedConn, close: CloseInfo) 
         tls: st.tls,
         compression: st.compression,
         mid_stream: st.mid_stream,
+        handshake_incomplete: st.handshake_incomplete,
         bytes: st.bytes,
         largest_packet: st.largest,
         tcp: fc.tcp.clone(),

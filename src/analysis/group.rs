@@ -43,6 +43,7 @@ fn phrase(kind: FindingKind, cause: Option<CloseCause>) -> &'static str {
         (FindingKind::ConnectionDrop, _) => "ended badly",
         (FindingKind::TcpGap, _) => "lost bytes to TCP gaps in the capture",
         (FindingKind::MidStream, _) => "began before the capture",
+        (FindingKind::HandshakeIncomplete, _) => "lost part of their handshake to the capture",
         (FindingKind::TlsOpaque, _) => "are TLS-encrypted",
         (FindingKind::ProtocolError, _) => "had protocol anomalies",
         (FindingKind::SeqOutOfOrder, _) => "had packets with unexpected sequence ids",

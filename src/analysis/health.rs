@@ -26,6 +26,12 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
         let ev = Evidence::MidStream(MidStream { skipped_bytes: st.skipped_bytes });
         out.push(Finding::new(FindingKind::MidStream, Severity::Info, title, detail, ev).on(rep).at(Some(rep.start_ts)));
     }
+    if rep.handshake_incomplete {
+        let title = format!("the handshake was not fully captured ({who})");
+        let detail = "The connection's start is in the capture but part of its handshake is not (a lost greeting frame, or a gap during authentication): user, schema or negotiated capabilities may be unknown; decoding resumed at the next recognisable command.".into();
+        let ev = Evidence::MidStream(MidStream { skipped_bytes: st.skipped_bytes });
+        out.push(Finding::new(FindingKind::HandshakeIncomplete, Severity::Info, title, detail, ev).on(rep).at(Some(rep.start_ts)));
+    }
     if rep.tls {
         let title = format!("TLS-encrypted after SSLRequest ({who})");
         let detail = format!(

@@ -123,17 +123,26 @@ pub fn parse_size(s: &str) -> Option<u64> {
     num.trim().parse::<u64>().ok()?.checked_mul(mult)
 }
 
-/// Default max_allowed_packet for a server version string.
+/// Default max_allowed_packet for a server version string: MySQL 8.0+ 64M,
+/// 5.6.6 to 5.7 4M, older 1M; MariaDB 10.2.4+ 16M, 10.1.7 to 10.2.3 4M, older 1M
+/// (MariaDB's greeting says `5.5.5-10.x.y-MariaDB`).
 pub fn version_default(v: &str) -> Option<u64> {
     let mariadb = v.contains("MariaDB");
     let core = v.strip_prefix("5.5.5-").filter(|_| mariadb).unwrap_or(v);
     let mut it = core.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse::<u32>().unwrap_or(0));
-    let (maj, min) = (it.next()?, it.next().unwrap_or(0));
+    let (maj, min, patch) = (it.next()?, it.next().unwrap_or(0), it.next().unwrap_or(0));
+    let at_least = |a: u32, b: u32, c: u32| (maj, min, patch) >= (a, b, c);
     Some(if mariadb {
-        if (maj, min) >= (10, 2) { 16 << 20 } else { 4 << 20 }
-    } else if maj >= 8 {
+        if at_least(10, 2, 4) {
+            16 << 20
+        } else if at_least(10, 1, 7) {
+            4 << 20
+        } else {
+            1 << 20
+        }
+    } else if at_least(8, 0, 0) {
         64 << 20
-    } else if (maj, min) >= (5, 6) {
+    } else if at_least(5, 6, 6) {
         4 << 20
     } else {
         1 << 20
@@ -244,6 +253,12 @@ mod tests {
         assert_eq!(version_default("8.0.32"), Some(64 << 20));
         assert_eq!(version_default("5.7.25"), Some(4 << 20));
         assert_eq!(version_default("5.5.62"), Some(1 << 20));
+        assert_eq!(version_default("5.6.5-m8"), Some(1 << 20));
+        assert_eq!(version_default("5.6.6"), Some(4 << 20));
+        assert_eq!(version_default("8.4.2"), Some(64 << 20));
+        assert_eq!(version_default("5.5.5-10.2.3-MariaDB"), Some(4 << 20));
+        assert_eq!(version_default("5.5.5-10.1.6-MariaDB"), Some(1 << 20));
+        assert_eq!(version_default("10.2.4-MariaDB"), Some(16 << 20));
     }
 
     #[test]

@@ -29,12 +29,24 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
         format!("Connection end: {}.", rep.close.cause)
     };
     let title = format!("{} packet(s) with an unexpected sequence id ({})", st.seq_anomalies_total, cx.who);
+    let cmd = a.command_index.and_then(|i| st.commands.iter().find(|c| c.index == i));
+    let place = match (a.part, cmd) {
+        (Some(part), Some(c)) => format!(
+            " (continuation packet {} of the {}'s {}-byte multi-packet message: the {} broke the sequence there)",
+            part + 1,
+            c.command,
+            crate::report::fmt::commas(c.request_bytes),
+            a.direction.sender()
+        ),
+        (Some(part), None) => format!(" (continuation packet {} of a multi-packet message)", part + 1),
+        (None, Some(c)) => format!(" (in {})", c.command),
+        (None, None) => String::new(),
+    };
     let detail = format!(
-        "First: a {} packet had sequence id {} where {} was expected{}. {followed}{}",
+        "First: a {} packet had sequence id {} where {} was expected{place}. {followed}{}",
         a.direction.sender(),
         a.actual,
         a.expected,
-        a.command_index.and_then(|i| st.commands.iter().find(|c| c.index == i)).map(|c| format!(" (in {})", c.command)).unwrap_or_default(),
         if a.after_gap {
             " A TCP gap in the capture precedes it, so the capture itself may explain it."
         } else {

@@ -32,7 +32,7 @@ fn rank(k: FindingKind) -> u8 {
         SlowCommand => 8,
         CaptureDrops | CaptureHealth | TcpGap => 9,
         ProtocolError => 10,
-        MidStream | TlsOpaque => 11,
+        MidStream | TlsOpaque | HandshakeIncomplete => 11,
     }
 }
 
@@ -104,7 +104,7 @@ fn part(kind: FindingKind, t: &Tally, statement_errors: &[(u16, u64)]) -> String
         FindingKind::CaptureDrops => "the capture dropped packets".into(),
         FindingKind::CaptureHealth => "frames could not be decoded".into(),
         FindingKind::ProtocolError => format!("{n} connection{} with protocol anomalies", s(n)),
-        FindingKind::MidStream | FindingKind::TlsOpaque => format!("{n} {}", kind.as_str()),
+        FindingKind::MidStream | FindingKind::TlsOpaque | FindingKind::HandshakeIncomplete => format!("{n} {}", kind.as_str()),
     }
 }
 

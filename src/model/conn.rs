@@ -23,6 +23,10 @@ pub struct SeqAnomaly {
     pub command_index: Option<u64>,
     /// True when a TCP gap in this direction preceded it (the capture may explain it).
     pub after_gap: bool,
+    /// For a continuation of a multi-packet (16 MiB+) message: which physical
+    /// packet of it (0 is the first) had the wrong id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
 }
 
 /// What kind of protocol event.
@@ -281,6 +285,9 @@ pub struct ConnSummary {
     pub identity: Identity,
     /// True when the handshake was not captured.
     pub mid_stream: bool,
+    /// The connection's start was captured but part of its handshake was not
+    /// (a lost greeting, a gap during authentication): decoding resumed at the next command.
+    pub handshake_incomplete: bool,
     /// The connection switched to TLS after an SSLRequest.
     pub tls: bool,
     /// TLS record-layer version, when seen.

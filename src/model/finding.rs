@@ -59,6 +59,8 @@ pub enum FindingKind {
     LimitContradicted,
     /// A server packet bigger than the client's own limit.
     ClientLimit,
+    /// Part of a captured connection's handshake is missing.
+    HandshakeIncomplete,
 }
 
 impl FindingKind {
@@ -80,11 +82,12 @@ impl FindingKind {
             FindingKind::StatementError => "statement_error",
             FindingKind::LimitContradicted => "limit_contradicted",
             FindingKind::ClientLimit => "client_limit",
+            FindingKind::HandshakeIncomplete => "handshake_incomplete",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 15] = [
+    pub const ALL: [FindingKind; 16] = [
         FindingKind::OversizePacket,
         FindingKind::NearLimitPacket,
         FindingKind::SeqOutOfOrder,
@@ -100,6 +103,7 @@ impl FindingKind {
         FindingKind::StatementError,
         FindingKind::LimitContradicted,
         FindingKind::ClientLimit,
+        FindingKind::HandshakeIncomplete,
     ];
 }
 

@@ -26,6 +26,9 @@ pub struct Packet<'a> {
     pub parts: u32,
     /// Continuations whose sequence id was not the previous one plus one.
     pub seq_breaks: u32,
+    /// The first of them: (its index among the physical packets, 0-based;
+    /// the sequence id expected; the one it had).
+    pub first_break: Option<(u32, u8, u8)>,
     /// The payload, at most the framer's cap.
     pub payload: &'a [u8],
     /// True when `payload` is shorter than `len`.
@@ -77,6 +80,7 @@ pub struct Framer {
     last_seq: u8,
     parts: u32,
     breaks: u32,
+    first_break: Option<(u32, u8, u8)>,
     ts: Timestamp,
     /// Physical packets framed.
     pub physical_packets: u64,
@@ -106,6 +110,7 @@ impl Framer {
             last_seq: 0,
             parts: 0,
             breaks: 0,
+            first_break: None,
             ts: Timestamp(0),
             physical_packets: 0,
         }
@@ -127,6 +132,7 @@ impl Framer {
         self.received = 0;
         self.parts = 0;
         self.breaks = 0;
+        self.first_break = None;
     }
 
     /// The packet in progress, if any.
@@ -158,6 +164,7 @@ impl Framer {
                         len: u64::from(len),
                         parts: 1,
                         seq_breaks: 0,
+                        first_break: None,
                         payload: &full[..keep],
                         truncated: keep < full.len(),
                         ts,
@@ -190,8 +197,10 @@ impl Framer {
                     self.received = 0;
                     self.parts = 0;
                     self.breaks = 0;
+                    self.first_break = None;
                 } else if seq != self.last_seq.wrapping_add(1) {
                     self.breaks += 1;
+                    self.first_break.get_or_insert((self.parts, self.last_seq.wrapping_add(1), seq));
                 }
                 self.last_seq = seq;
                 self.parts += 1;
@@ -217,6 +226,7 @@ impl Framer {
                         len: self.total,
                         parts: self.parts,
                         seq_breaks: self.breaks,
+                        first_break: self.first_break,
                         payload: &self.acc,
                         truncated: (self.acc.len() as u64) < self.total,
                         ts: self.ts,

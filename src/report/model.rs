@@ -325,6 +325,9 @@ pub struct ConnReport {
     pub compression: Compression,
     /// Handshake not captured.
     pub mid_stream: bool,
+    /// Part of the handshake not captured (the connection's start was).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub handshake_incomplete: bool,
     /// MySQL payload bytes.
     pub bytes: PerDir,
     /// Largest logical packet each way.

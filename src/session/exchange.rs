@@ -66,6 +66,8 @@ pub struct Exchange {
     pub last_ts: Timestamp,
     /// The server answered at least once.
     pub answered: bool,
+    /// The sequence id its next response packet should carry.
+    pub next_seq: u8,
     /// The request was adopted from a partial packet at this time (1153 case).
     pub incomplete_ts: Option<Timestamp>,
     /// (user, schema) that COM_CHANGE_USER / COM_INIT_DB switch to, once the server says OK.
@@ -97,6 +99,7 @@ impl Exchange {
         let first = payload.first().copied().unwrap_or(0);
         self.answered = true;
         self.last_ts = p.ts;
+        self.next_seq = p.last_seq.wrapping_add(1);
         let r = &mut self.rec.response;
         r.bytes += p.len;
         r.largest_packet = r.largest_packet.max(p.len);
@@ -211,6 +214,11 @@ impl Exchange {
                             }
                         }
                     }
+                }
+                Resp::Cols(_) if msg::is_eof(payload) => {
+                    // fewer column definitions than announced: the rows follow
+                    fx.malformed = Some("column definitions cut short by an EOF".into());
+                    self.resp = Resp::Rows;
                 }
                 Resp::Cols(n) => {
                     if self.capture_vars

@@ -97,6 +97,13 @@ impl Session {
         self.st.sum
     }
 
+    /// The connection's start was captured but its handshake was not seen (a
+    /// lost greeting): not "mid-stream", but decoded from the next command on.
+    pub fn handshake_missed(&mut self) {
+        self.st.sum.mid_stream = false;
+        self.st.sum.handshake_incomplete = true;
+    }
+
     /// Marks the connection as evicted by the tracker.
     pub fn set_evicted(&mut self, evicted: bool) {
         self.st.sum.end.evicted = evicted;
@@ -217,7 +224,14 @@ impl Session {
             // The server checks the compressed header's sequence id (and re-bases the
             // inner ids on it), so that is the one to verify: 0 at each new command.
             let new_command = dir == Dir::ToServer && st.pending.is_empty() && fr.at_boundary();
-            st.check_compressed_seq(f.seq, dir, new_command, ts);
+            // MySQL 8.0.24 puts a wrong sequence id in the compressed header of its
+            // unasked ERR 4031 (bug 103412): not a client-visible protocol break
+            let inner = &buf[f.start..f.end];
+            let err_4031 =
+                inner.len() >= 7 && inner[4] == 0xff && u16::from_le_bytes([inner[5], inner[6]]) == state::ER_CLIENT_INTERACTION_TIMEOUT;
+            if !err_4031 {
+                st.check_compressed_seq(f.seq, dir, new_command, ts);
+            }
             fr.feed(&buf[f.start..f.end], ts, &mut |p| {
                 st.on_packet(dir, p);
                 Control::Continue
@@ -254,8 +268,12 @@ impl Session {
         self.st.event(ts, EventKind::Gap, Some(dir), format!("{n} bytes not captured; resynchronising"));
         // Exchanges in flight cannot be completed reliably.
         self.st.abandon_exchanges();
-        if self.st.phase == Phase::Command {
-            self.st.phase = Phase::Unsynced;
+        match self.st.phase {
+            Phase::Command => self.st.phase = Phase::Unsynced,
+            Phase::AwaitGreeting | Phase::AwaitLogin | Phase::Auth => {
+                self.st.handshake_lost(ts, format!("{n} bytes of the handshake not captured; resuming at the next command"))
+            }
+            _ => {}
         }
     }
 

@@ -29,6 +29,8 @@ pub enum Phase {
 pub enum Step {
     /// The server's greeting (or an ERR instead of one).
     Greeting,
+    /// A client packet before any greeting: the greeting was not captured.
+    ClientBeforeGreeting,
     /// The client's handshake response or SSLRequest.
     Login,
     /// The server's answer during authentication (OK, ERR, auth switch, more data).
@@ -55,6 +57,7 @@ pub enum Step {
 pub fn route(phase: Phase, dir: Dir, first_byte: Option<u8>) -> Step {
     match (phase, dir) {
         (Phase::AwaitGreeting, Dir::ToClient) => Step::Greeting,
+        (Phase::AwaitGreeting, Dir::ToServer) => Step::ClientBeforeGreeting,
         (Phase::AwaitLogin, Dir::ToServer) => Step::Login,
         (Phase::Auth, Dir::ToClient) => Step::AuthReply,
         (Phase::AwaitLogin, Dir::ToClient) if first_byte == Some(0xff) => Step::RejectedBeforeLogin,
@@ -81,8 +84,8 @@ mod tests {
             .flat_map(|&p| [Dir::ToServer, Dir::ToClient].map(move |d| (p, d)))
             .filter(|&(p, d)| route(p, d, Some(0)) == Step::Unexpected)
             .collect();
-        // a client packet before the greeting, a server packet before the login, a client packet after a rejected login
-        assert_eq!(unexpected, vec![(AwaitGreeting, Dir::ToServer), (AwaitLogin, Dir::ToClient), (AuthFailed, Dir::ToServer)]);
+        // a server packet before the login, a client packet after a rejected login
+        assert_eq!(unexpected, vec![(AwaitLogin, Dir::ToClient), (AuthFailed, Dir::ToServer)]);
         assert_eq!(route(AwaitLogin, Dir::ToClient, Some(0xff)), Step::RejectedBeforeLogin);
     }
 }

@@ -214,6 +214,7 @@ impl State {
             var_rows: Vec::new(),
             last_ts: p.ts,
             answered: false,
+            next_seq: p.last_seq.wrapping_add(1),
             incomplete_ts: if incomplete { Some(p.ts) } else { None },
             identity_change,
         });

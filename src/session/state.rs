@@ -22,6 +22,9 @@ use crate::sql::KillTarget;
 use crate::time::Timestamp;
 use std::collections::VecDeque;
 
+/// ERR 4031: the server disconnects a client for inactivity (MySQL 8.0.24+).
+pub const ER_CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
+
 /// A KILL this connection sent, not yet handed to the pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SentKill {
@@ -135,18 +138,31 @@ impl State {
                 actual: p.seq,
                 command_index: cmd,
                 after_gap: self.seq.after_gap(dir),
+                part: None,
             };
             self.seq_anomaly(a);
             if dir == Dir::ToServer {
                 self.seq.reply_resync = cmd;
             }
         }
-        if p.seq_breaks > 0 {
-            self.event(p.ts, EventKind::Malformed, Some(dir), format!("{} continuation packet(s) with a broken sequence id", p.seq_breaks));
+        // A continuation of a multi-packet message with a wrong id: the sender broke
+        // the protocol there (the server's 1156 answers it, and is not a second anomaly).
+        let broke = p.first_break.is_some() && self.compression.is_none();
+        if let Some((part, expected, actual)) = p.first_break
+            && broke
+        {
+            if let Some(e) = self.pending.iter_mut().rev().find(|e| Some(e.rec.index) == cmd) {
+                e.rec.seq_anomalies += 1;
+            }
+            let a = SeqAnomaly { ts: p.ts, direction: dir, expected, actual, command_index: cmd, after_gap: false, part: Some(part) };
+            self.seq_anomaly(a);
+            if dir == Dir::ToServer {
+                self.seq.reply_resync = cmd;
+            }
         }
         self.seq.next = p.last_seq.wrapping_add(1);
         self.seq.gap_pending[dir.idx()] = false;
-        anomaly
+        anomaly || broke
     }
 
     /// Checks a compressed frame's sequence id (compressed protocol).
@@ -163,6 +179,7 @@ impl State {
                 actual: seq,
                 command_index: cmd,
                 after_gap: self.seq.after_gap(dir),
+                part: None,
             };
             self.seq_anomaly(a);
         }
@@ -222,6 +239,7 @@ impl State {
         let first = p.payload.first().copied();
         match route(self.phase, dir, first) {
             Step::Greeting => self.greeting(p),
+            Step::ClientBeforeGreeting => return self.client_before_greeting(p),
             Step::Login => return self.login(p),
             Step::AuthReply => return self.auth_reply(p),
             Step::RejectedBeforeLogin => {
@@ -282,10 +300,35 @@ impl State {
                 }
             }
             first => {
-                let text = format!("server sent 0x{:02x} instead of a greeting", first.unwrap_or(0));
-                self.event(p.ts, EventKind::Unexpected, Some(dir), text)
+                // not the start of the conversation: the greeting was lost
+                let text = format!("server sent 0x{:02x} where the greeting should be: the handshake was not captured", first.unwrap_or(0));
+                self.handshake_lost(p.ts, text);
             }
         }
+    }
+
+    /// Part of the handshake is not in the capture: decode from the next command on.
+    pub(super) fn handshake_lost(&mut self, ts: Timestamp, why: String) {
+        self.sum.handshake_incomplete = true;
+        self.phase = Phase::Unsynced;
+        self.event(ts, EventKind::Resync, None, why);
+    }
+
+    /// A client packet before any greeting: a login (the greeting was lost) or a command.
+    fn client_before_greeting(&mut self, p: Packet<'_>) -> Control {
+        if p.seq == 1
+            && let Ok((_, LoginRequest::Response(_))) = msg::parse_login_request(p.payload)
+        {
+            // the server's capabilities are unknown: take the client's at their word
+            self.sum.handshake_incomplete = true;
+            self.server_caps = Capabilities(u32::MAX);
+            self.seq.next = 1;
+            self.event(p.ts, EventKind::Resync, Some(Dir::ToClient), "the server's greeting was not captured".into());
+            return self.login(p);
+        }
+        self.handshake_lost(p.ts, "the handshake was not captured".into());
+        self.client_packet(p);
+        Control::Continue
     }
 
     fn login(&mut self, p: Packet<'_>) -> Control {
@@ -377,6 +420,18 @@ impl State {
     }
 
     pub(super) fn server_packet(&mut self, p: Packet<'_>) {
+        // MySQL 8.0.24+ tells an idle client it is being disconnected (ERR 4031,
+        // ER_CLIENT_INTERACTION_TIMEOUT) with sequence id 0, unasked: it answers no
+        // command (a query may cross it) and is not a sequence error.
+        if p.payload.first() == Some(&0xff)
+            && let Ok((_, e)) = msg::parse_err(p.payload)
+            && e.code == ER_CLIENT_INTERACTION_TIMEOUT
+        {
+            self.record_server_error(p.ts, e.code, e.message);
+            let text = format!("server sent ERR 4031 (inactivity) unasked: {}", lossy(e.message, 200).0);
+            self.event(p.ts, EventKind::UnsolicitedError, Some(Dir::ToClient), text);
+            return;
+        }
         if self.pending.is_empty() {
             if p.payload.first() == Some(&0xff)
                 && let Ok((_, e)) = msg::parse_err(p.payload)
@@ -389,6 +444,21 @@ impl State {
             let text = format!("server packet of {} bytes with no command pending", p.len);
             self.event(p.ts, EventKind::Unexpected, Some(Dir::ToClient), text);
             return;
+        }
+        // The response in flight lost its way (a shape the machine did not follow)
+        // while the next command's answer begins: end it, and give this packet to the next.
+        if self.pending.len() > 1
+            && self.pending.front().is_some_and(|e| e.answered && e.next_seq != p.seq)
+            && self.pending.get(1).is_some_and(|e| e.next_seq == p.seq)
+        {
+            let mut ex = self.pending.pop_front().expect("checked");
+            if ex.rec.response.kind == ResponseKind::None {
+                ex.rec.response.kind = ResponseKind::Unknown;
+            }
+            let text = format!("the response to {} ended without its terminator; the next response began", ex.rec.command);
+            self.event(p.ts, EventKind::Malformed, Some(Dir::ToClient), text);
+            self.seq.next = p.seq;
+            self.finish_exchange(ex);
         }
         let front = self.pending.front().map(|e| e.rec.index);
         self.check_seq(&p, Dir::ToClient, front);
@@ -498,6 +568,7 @@ impl State {
             len: part.declared,
             parts: 1,
             seq_breaks: 0,
+            first_break: None,
             payload: part.payload,
             truncated: true,
             ts: part.ts,

@@ -174,3 +174,129 @@ fn flagged_commands_past_their_cap_are_counted_by_error_code() {
     assert_eq!(st.omitted_errors.get(&1064).map(|e| e.count), Some(7));
     assert_eq!(st.errors, 10);
 }
+
+fn feed(s: &mut Session, conv: &[(Dir, Vec<u8>)]) {
+    for (i, (d, bytes)) in conv.iter().enumerate() {
+        s.on_data(*d, Timestamp(i as i64 * 1000), bytes);
+    }
+}
+
+/// ERR 1156-style abuse inside a 16 MiB request: the continuation packet,
+/// not the server's answer, broke the sequence.
+#[test]
+fn r13_a_broken_continuation_is_blamed_on_its_packet() {
+    let mut conv: Vec<(Dir, Vec<u8>)> = conversation().into_iter().take(3).collect();
+    let mut first = vec![0x03u8];
+    first.resize(0xFF_FFFF, b'x');
+    conv.push((Dir::ToServer, [pkt(0, &first), pkt(2, b"tail")].concat()));
+    conv.push((Dir::ToClient, pkt(1, b"\xff\x84\x04#08S01Got packets out of order")));
+    let mut s = Session::new(Limits::default(), false);
+    feed(&mut s, &conv);
+    s.on_rst(Dir::ToClient, Timestamp(99_000));
+    s.finish(false);
+    let st = s.into_summary();
+    assert_eq!(st.seq_anomalies_total, 1, "{:?}", st.seq_anomalies);
+    let a = &st.seq_anomalies[0];
+    assert_eq!((a.direction, a.expected, a.actual, a.part), (Dir::ToServer, 1, 2, Some(1)));
+    assert_eq!(st.commands[0].response.error_code, Some(1156));
+}
+
+/// MySQL 8.0.24+: an unasked ERR 4031 (seq 0) crossing a new query is the
+/// server's idle disconnect, not the query's answer and not a sequence error.
+#[test]
+fn r13_err_4031_is_an_idle_disconnect_not_an_answer() {
+    let mut conv: Vec<(Dir, Vec<u8>)> = conversation().into_iter().take(3).collect();
+    conv.push((Dir::ToServer, pkt(0, b"\x03SELECT 1")));
+    conv.push((Dir::ToClient, pkt(0, b"\xff\xbf\x0f#HY000The client was disconnected by the server because of inactivity.")));
+    let mut s = Session::new(Limits::default(), false);
+    feed(&mut s, &conv);
+    s.on_fin(Dir::ToClient, Timestamp(99_000));
+    s.finish(false);
+    let st = s.into_summary();
+    assert_eq!(st.seq_anomalies_total, 0);
+    assert_eq!(st.commands[0].response.error_code, None, "the query got no answer");
+    assert_eq!(st.end.last_error.as_ref().map(|e| e.code), Some(4031));
+    assert!(st.events.iter().any(|e| e.kind == crate::model::EventKind::UnsolicitedError));
+}
+
+/// Column definitions cut short by an EOF, then the next queries: each error
+/// stays with its own query.
+#[test]
+fn r13_a_short_column_list_does_not_shift_later_answers() {
+    let mut conv: Vec<(Dir, Vec<u8>)> = conversation().into_iter().take(3).collect();
+    // query 1: 3 columns announced, 1 definition, EOF, a row, EOF
+    conv.push((Dir::ToServer, pkt(0, b"\x03SELECT a, b, c FROM t")));
+    conv.push((Dir::ToClient, [pkt(1, &[3]), pkt(2, td::COLUMN_DEF), pkt(3, td::EOF), pkt(4, td::TEXT_ROW), pkt(5, td::EOF)].concat()));
+    conv.push((Dir::ToServer, pkt(0, b"\x03SELECT 2")));
+    conv.push((Dir::ToClient, [pkt(1, &[1]), pkt(2, td::COLUMN_DEF), pkt(3, td::EOF), pkt(4, td::TEXT_ROW), pkt(5, td::EOF)].concat()));
+    conv.push((Dir::ToServer, pkt(0, b"\x03SELEC 3")));
+    conv.push((Dir::ToClient, pkt(1, td::ERR_1064)));
+    let mut s = Session::new(Limits::default(), false);
+    feed(&mut s, &conv);
+    s.finish(false);
+    let st = s.into_summary();
+    let errs: Vec<Option<u16>> = st.commands.iter().map(|c| c.response.error_code).collect();
+    assert_eq!(errs, vec![None, None, Some(1064)]);
+    assert_eq!(st.commands[1].response.rows, Some(1));
+}
+
+/// A lost greeting frame: the login and the commands after it are still decoded.
+#[test]
+fn r13_a_lost_greeting_resynchronises_instead_of_failing_the_login() {
+    let conv = conversation();
+    let mut s = Session::new(Limits::default(), false);
+    s.on_gap(Dir::ToClient, Timestamp(0), (td::GREETING.len() + 4) as u64);
+    feed(&mut s, &conv[1..]);
+    s.on_fin(Dir::ToClient, Timestamp(99_000));
+    s.finish(false);
+    let st = s.into_summary();
+    assert!(st.handshake_incomplete);
+    assert_ne!(st.identity.auth_result, Some(crate::model::AuthResult::Error(1064)));
+    let cmds: Vec<(&str, Option<u16>)> = st.commands.iter().map(|c| (c.command.as_str(), c.response.error_code)).collect();
+    assert!(cmds.contains(&("COM_QUERY", Some(1064))), "{cmds:?}");
+    assert!(cmds.len() >= 2, "{cmds:?}");
+}
+
+/// CLIENT_DEPRECATE_EOF counts only when both sides set it (a 5.7 client sets it
+/// unasked): with a server that does not, the parameter definitions of a
+/// PREPARE_OK end with an EOF, which belongs to the prepare.
+#[test]
+fn r13_deprecate_eof_needs_both_sides() {
+    let mut login = td::LOGIN.to_vec();
+    login[3] |= 0x01; // the client sets CLIENT_DEPRECATE_EOF (bit 24)
+    let mut greeting = td::GREETING.to_vec();
+    // the upper capability bytes follow the charset and the 2-byte status
+    let nul = greeting.iter().position(|&b| b == 0).unwrap();
+    let upper = nul + 1 + 4 + 8 + 1 + 2 + 1 + 2;
+    greeting[upper + 1] &= !0x01; // the server does not
+    let ok = [0u8, 0, 0, 2, 0, 0, 0];
+    let mut prep = vec![pkt(1, td::PREPARE_OK)];
+    for i in 0..5u8 {
+        prep.push(pkt(2 + i, td::COLUMN_DEF));
+    }
+    prep.push(pkt(7, td::EOF));
+    let conv = vec![
+        (Dir::ToClient, pkt(0, &greeting)),
+        (Dir::ToServer, pkt(1, &login)),
+        (Dir::ToClient, pkt(2, &ok)),
+        (Dir::ToServer, pkt(0, b"\x16INSERT INTO t VALUES (?, ?, ?, ?, ?)")),
+        (Dir::ToClient, prep.concat()),
+        (Dir::ToServer, pkt(0, b"\x01")),
+    ];
+    let mut s = Session::new(Limits::default(), false);
+    feed(&mut s, &conv);
+    s.finish(false);
+    let st = s.into_summary();
+    assert!(st.events.is_empty(), "the EOF must end the prepare, not be an unexpected packet: {:?}", st.events);
+    assert_eq!(st.commands[0].response.kind, K::PrepareOk);
+    assert_eq!(st.commands.len(), 2);
+    // and with a server that sets it too, no EOF comes and none is expected
+    greeting[upper + 1] |= 0x01;
+    let mut conv2 = conv.clone();
+    conv2[0] = (Dir::ToClient, pkt(0, &greeting));
+    conv2[4] = (Dir::ToClient, prep[..6].concat());
+    let mut s = Session::new(Limits::default(), false);
+    feed(&mut s, &conv2);
+    s.finish(false);
+    assert!(s.summary().events.is_empty(), "{:?}", s.summary().events);
+}

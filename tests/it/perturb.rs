@@ -229,3 +229,25 @@ fn a_clean_close_is_reported_at_once_and_late_duplicates_are_only_counted() {
     }
     assert_eq!(reported.get(), Some(n), "reported at frame {:?} of {}", reported.get(), n + 3);
 }
+
+/// Issue 13: the frame carrying the server's greeting is lost. The login is
+/// not called rejected, and the commands after it are decoded.
+#[test]
+fn r13_a_lost_greeting_frame_resynchronises() {
+    let base = analyze(&[capture("basic")]);
+    let mut p = load("basic");
+    // the first server segment with data is the greeting
+    let server_port = base.connections[0].server.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let k = (0..p.recs.len()).find(|&k| p.tcp(k).0 == server_port && p.tcp(k).1 > 0).unwrap();
+    p.recs.remove(k);
+    let d = tempfile::tempdir().unwrap();
+    let r = analyze(&[p.save(&d, "no-greeting.pcap")]);
+    let c = &r.connections[0];
+    assert_ne!(c.close.cause.as_str(), "auth_failed", "{}", c.close.detail);
+    assert!(c.handshake_incomplete);
+    assert!(r.findings.iter().any(|f| f.kind.as_str() == "handshake_incomplete"));
+    // every command of the clean capture is still there
+    let want: Vec<_> = base.connections[0].commands.iter().map(|x| (x.command.clone(), x.sql.clone())).collect();
+    let got: Vec<_> = c.commands.iter().map(|x| (x.command.clone(), x.sql.clone())).collect();
+    assert_eq!(got, want);
+}
