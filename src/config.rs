@@ -184,6 +184,10 @@ pub mod flow {
     pub const PROBE_EVENTS: u32 = 4;
     /// Distinct Zeek-style history letters kept per connection.
     pub const HISTORY_LETTERS: usize = 16;
+    /// Distinct server ports of non-MySQL connections tallied (for "no MySQL
+    /// traffic found"); connections on further ports are counted in
+    /// `FlowStats::other_ports_not_tallied`.
+    pub const MAX_OTHER_PORTS: usize = 4096;
 }
 
 /// Bounds of the analyser beyond [`ReportCaps`].

@@ -10,9 +10,9 @@ use crate::capture::Frame;
 use crate::config::Limits;
 use crate::config::flow::{LINGER_NS, PROBE_EVENTS, SWEEP_NS};
 use crate::decode::{DecodeStats, TcpSegment, decode, quick_addrs};
-use crate::flow::{Flow, FlowKind, FlowStats, FlowTable};
+use crate::flow::{Flow, FlowKind, FlowStats, FlowTable, PortTally};
 use crate::model::{Dir, FinishedConn, KillEvent};
-use crate::mysql::probe;
+use crate::mysql::probe::{self, Probe};
 use crate::reassembly::{HalfStream, StreamEvent, StreamSink};
 use crate::session::Session;
 use crate::time::Timestamp;
@@ -72,15 +72,24 @@ impl Events {
 struct Sink<'a> {
     kind: &'a mut FlowKind,
     session: &'a mut Option<Box<Session>>,
+    by_port: &'a mut bool,
     halves_syn: [bool; 2],
     limits: &'a Limits,
     became_mysql: bool,
+    /// A flow taken as MySQL by its port turned out not to be.
+    demoted: bool,
 }
 
 impl Sink<'_> {
-    fn new<'a>(kind: &'a mut FlowKind, session: &'a mut Option<Box<Session>>, halves: &[HalfStream; 2], limits: &'a Limits) -> Sink<'a> {
+    fn new<'a>(
+        kind: &'a mut FlowKind,
+        session: &'a mut Option<Box<Session>>,
+        by_port: &'a mut bool,
+        halves: &[HalfStream; 2],
+        limits: &'a Limits,
+    ) -> Sink<'a> {
         let halves_syn = [halves[0].syn_seen, halves[1].syn_seen];
-        Sink { kind, session, halves_syn, limits, became_mysql: false }
+        Sink { kind, session, by_port, halves_syn, limits, became_mysql: false, demoted: false }
     }
 
     /// Classifies a flow on an unknown port from its first data events.
@@ -106,6 +115,35 @@ impl Sink<'_> {
             self.became_mysql = true;
         }
     }
+
+    /// The first data of a flow taken as MySQL by its port, whose start was
+    /// captured: the server speaks first in MySQL, so a greeting names the
+    /// server (whatever the ports say), and a client speaking first must send
+    /// a login (its greeting was lost) or a command; anything else is not MySQL.
+    fn confirm_port(&mut self, side: usize, d: &[u8]) {
+        let FlowKind::Mysql { server_side } = *self.kind else { return };
+        let greeting = probe::greeting(d);
+        if greeting.yes() || probe::greeting_error(d).yes() {
+            *self.by_port = false;
+            // the shape outranks the port: the greeting's sender is the server
+            *self.kind = FlowKind::Mysql { server_side: side };
+            return;
+        }
+        if side == server_side {
+            *self.by_port = false;
+            return;
+        }
+        let (login, command) = (probe::login_request(d), probe::command(d));
+        if login == Probe::NeedMore || command == Probe::NeedMore || greeting == Probe::NeedMore {
+            return; // decide on more bytes
+        }
+        *self.by_port = false;
+        if !login.yes() && !command.yes() {
+            *self.kind = FlowKind::NotMysql;
+            *self.session = None;
+            self.demoted = true;
+        }
+    }
 }
 
 impl StreamSink for Sink<'_> {
@@ -113,6 +151,12 @@ impl StreamSink for Sink<'_> {
         if let FlowKind::Unknown(n) = *self.kind {
             let StreamEvent::Data(d) = &ev else { return };
             self.recognise(side, d, n);
+        } else if *self.by_port {
+            match &ev {
+                StreamEvent::Data(d) if self.halves_syn[0] && self.halves_syn[1] => self.confirm_port(side, d),
+                // a gap or a mid-stream start: the port is all there is to go by
+                _ => *self.by_port = false,
+            }
         }
         let FlowKind::Mysql { server_side } = *self.kind else { return };
         let Some(s) = self.session.as_mut() else { return };
@@ -259,7 +303,9 @@ impl Pipeline {
         };
         self.next_id += 1;
         self.flows.tcp_connections += 1;
-        self.table.insert(Flow::new(id, [a, b], kind, ts))
+        let mut flow = Flow::new(id, [a, b], kind, ts);
+        flow.by_port = matches!(kind, FlowKind::Mysql { .. });
+        self.table.insert(flow)
     }
 
     fn segment(&mut self, ts: Timestamp, seg: &TcpSegment<'_>) {
@@ -284,6 +330,7 @@ impl Pipeline {
             return;
         }
         flow.last_ts = ts;
+        flow.wire_bytes += seg.payload.len() as u64;
         let side = if seg.src == flow.ends[0] { 0 } else { 1 };
         if seg.flags.syn {
             flow.hist.push(side, if seg.flags.ack { b'H' } else { b'S' });
@@ -301,7 +348,7 @@ impl Pipeline {
             return;
         }
         let syn0 = flow.halves[0].syn_seen;
-        let mut sink = Sink::new(&mut flow.kind, &mut flow.session, &flow.halves, &self.limits);
+        let mut sink = Sink::new(&mut flow.kind, &mut flow.session, &mut flow.by_port, &flow.halves, &self.limits);
         if let FlowKind::Mysql { .. } = *sink.kind
             && sink.session.is_none()
         {
@@ -328,6 +375,9 @@ impl Pipeline {
         );
         if sink.became_mysql {
             self.flows.mysql_connections += 1;
+        }
+        if sink.demoted {
+            self.flows.mysql_connections -= 1;
         }
         flow.report_kills(&mut self.events.kills);
         if flow.kind == FlowKind::NotMysql {
@@ -405,14 +455,22 @@ impl Pipeline {
     fn finish(&mut self, idx: usize, evicted: bool) {
         let Some(mut flow) = self.table.take(idx) else { return };
         let FlowKind::Mysql { server_side } = flow.kind else {
-            if self.shard.is_some() && flow.kind != FlowKind::Reported {
-                self.events.retired.push(flow.id);
+            if flow.kind != FlowKind::Reported {
+                let port = if flow.hist.saw(0, b'S') || flow.hist.saw(1, b'H') {
+                    flow.ends[1].port()
+                } else {
+                    flow.ends[0].port().min(flow.ends[1].port())
+                };
+                self.flows.tally_other(port, PortTally { connections: 1, bytes: flow.wire_bytes });
+                if self.shard.is_some() {
+                    self.events.retired.push(flow.id);
+                }
             }
             return;
         };
         let ts = flow.last_ts;
         {
-            let mut sink = Sink::new(&mut flow.kind, &mut flow.session, &flow.halves, &self.limits);
+            let mut sink = Sink::new(&mut flow.kind, &mut flow.session, &mut flow.by_port, &flow.halves, &self.limits);
             for (side, half) in flow.halves.iter_mut().enumerate() {
                 half.flush(ts, side, &mut sink);
             }

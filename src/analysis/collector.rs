@@ -59,6 +59,7 @@ impl<'a> Collector<'a> {
         if let Some(l) = &capture.live {
             an.capture_drops(l);
         }
+        an.capture_flows(&capture.flows);
         an.report(inputs, Vec::new(), capture)
     }
 
@@ -75,6 +76,7 @@ impl<'a> Collector<'a> {
             self.an.capture_drops(l);
         }
         self.an.capture_decode(decode);
+        self.an.capture_flows(flows);
         self.an.report(inputs, warnings, CaptureSummary { decode: decode.clone(), flows: flows.clone(), live })
     }
 }

@@ -5,8 +5,10 @@
 
 use super::Context;
 use crate::decode::DecodeStats;
+use crate::flow::FlowStats;
 use crate::model::{
-    CaptureDrops, CaptureHealth, EventBrief, Evidence, FindingKind, FinishedConn, MidStream, ProtocolErrors, Severity, TcpGap, TlsOpaque,
+    CaptureDrops, CaptureHealth, EventBrief, EventKind, Evidence, FindingKind, FinishedConn, MidStream, NoMysqlTraffic, PortBrief,
+    ProtocolErrors, Severity, TcpGap, TlsOpaque,
 };
 use crate::report::fmt::{commas, sanitize, size};
 use crate::report::model::{ConnReport, Finding, LiveCapture};
@@ -18,7 +20,9 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
         let detail = "Bytes of this connection were not captured (packet loss at the capture point, snaplen, or buffer limits). Commands around the gap are reported as unknown; sequence-id and size conclusions there are weakened.".into();
         let ev =
             Evidence::TcpGap(TcpGap { gaps: rep.tcp.gaps, missed_bytes: rep.tcp.missed_bytes, resync_skipped_bytes: st.skipped_bytes });
-        out.push(Finding::new(FindingKind::TcpGap, Severity::Warning, title, detail, ev).on(rep));
+        // dated at the first gap the session saw (events keep the first ones), else the connection's start
+        let at = st.events.iter().find(|e| e.kind == EventKind::Gap).map_or(rep.start_ts, |e| e.ts);
+        out.push(Finding::new(FindingKind::TcpGap, Severity::Warning, title, detail, ev).on(rep).at(Some(at)));
     }
     if rep.mid_stream {
         let title = format!("connection began before the capture ({who})");
@@ -50,6 +54,26 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
         let ev = Evidence::ProtocolErrors(ProtocolErrors { count: n, events });
         out.push(Finding::new(FindingKind::ProtocolError, Severity::Warning, title, detail, ev).on(rep).at(Some(first.ts)));
     }
+}
+
+/// "No MySQL traffic found", when the capture holds TCP connections but
+/// none of them MySQL (by port or by shape): the busiest ports, and how to
+/// name the server's port.
+pub(super) fn no_mysql(f: &FlowStats, mysql_connections: u64) -> Option<Finding> {
+    if mysql_connections > 0 || f.tcp_connections == 0 {
+        return None;
+    }
+    let busiest: Vec<PortBrief> =
+        f.busiest_other_ports(5).into_iter().map(|(port, t)| PortBrief { port, connections: t.connections, bytes: t.bytes }).collect();
+    let ports: Vec<String> =
+        busiest.iter().map(|p| format!("{} ({} connection(s), {})", p.port, commas(p.connections), size(p.bytes))).collect();
+    let title = format!("no MySQL traffic found in {} TCP connection(s)", commas(f.tcp_connections));
+    let detail = format!(
+        "No connection had a MySQL shape (a server greeting, a login or a command) or a MySQL port. Busiest TCP ports: {}. If the server listens on one of them, name it with --port PORT (a port is still checked against the shape when the connection's start is captured).",
+        if ports.is_empty() { "none with data".to_string() } else { ports.join(", ") }
+    );
+    let ev = Evidence::NoMysqlTraffic(NoMysqlTraffic { tcp_connections: f.tcp_connections, busiest_ports: busiest });
+    Some(Finding::new(FindingKind::NoMysqlTraffic, Severity::Warning, title, detail, ev))
 }
 
 /// A capture-health finding for frames that could not be used.

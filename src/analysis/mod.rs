@@ -300,6 +300,13 @@ impl Analyzer {
         self.capture_findings(at);
     }
 
+    /// Adds "no MySQL traffic found" when the flow table saw TCP but no MySQL.
+    pub fn capture_flows(&mut self, f: &crate::flow::FlowStats) {
+        let at = self.findings.len();
+        self.findings.extend(health::no_mysql(f, f.mysql_connections));
+        self.capture_findings(at);
+    }
+
     /// Adds a finding for live-capture drops (kernel or interface).
     pub fn capture_drops(&mut self, live: &crate::report::model::LiveCapture) {
         let at = self.findings.len();
@@ -324,6 +331,12 @@ impl Analyzer {
         self.findings.extend(contradict::findings(&lim));
         self.capture_findings(at);
         self.not_listed.error_groups = self.statement_errors.not_grouped;
+        // a finding about the whole capture is dated at its start
+        if let Some(start) = inputs.iter().filter_map(|i| i.first_ts).min() {
+            for f in self.findings.iter_mut().filter(|f| f.ts.is_none()) {
+                f.ts = Some(start);
+            }
+        }
         self.findings = group::group(std::mem::take(&mut self.findings));
         self.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.ts.cmp(&b.ts)).then(a.connection.cmp(&b.connection)));
         let recommendations = recommend::recommendations(&self.conns, &self.findings, &self.rejected, &lim);

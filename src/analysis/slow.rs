@@ -16,8 +16,14 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
             break;
         }
         let sql = cmd.sql.as_deref().map(|s| sanitize(&redact_sql(s, cx.cfg.redact_literals)).chars().take(120).collect::<String>());
-        let title = format!("{} took {:.1} ms ({})", cmd.command, cmd.latency_us.unwrap_or(0) as f64 / 1000.0, cx.who);
-        let ev = Evidence::SlowCommand(SlowCommand { latency_us: cmd.latency_us, command_index: cmd.index, sql_preview: sql.clone() });
-        out.push(Finding::new(FindingKind::SlowCommand, Severity::Warning, title, sql.unwrap_or_default(), ev).on(rep).at(Some(cmd.ts)));
+        let ms = |us: u64| us as f64 / 1000.0;
+        let title = format!("{} took {:.1} ms ({})", cmd.command, ms(cmd.latency_us.unwrap_or(0)), cx.who);
+        // the statement itself is shown once, from the evidence's preview
+        let detail = format!(
+            "From the request's first packet to the response's last, by packet timestamps (threshold --slow {:.0} ms); the server's own time is at most this.",
+            ms(slow)
+        );
+        let ev = Evidence::SlowCommand(SlowCommand { latency_us: cmd.latency_us, command_index: cmd.index, sql_preview: sql });
+        out.push(Finding::new(FindingKind::SlowCommand, Severity::Warning, title, detail, ev).on(rep).at(Some(cmd.ts)));
     }
 }

@@ -30,6 +30,7 @@ fn rank(k: FindingKind) -> u8 {
         LimitContradicted => 6,
         NearLimitPacket => 7,
         SlowCommand => 8,
+        NoMysqlTraffic => 0,
         CaptureDrops | CaptureHealth | TcpGap => 9,
         ProtocolError => 10,
         MidStream | TlsOpaque | HandshakeIncomplete => 11,
@@ -103,6 +104,7 @@ fn part(kind: FindingKind, t: &Tally, statement_errors: &[(u16, u64)]) -> String
         FindingKind::TcpGap => format!("{n} connection{} lost bytes to capture gaps", s(n)),
         FindingKind::CaptureDrops => "the capture dropped packets".into(),
         FindingKind::CaptureHealth => "frames could not be decoded".into(),
+        FindingKind::NoMysqlTraffic => "no MySQL traffic found".into(),
         FindingKind::ProtocolError => format!("{n} connection{} with protocol anomalies", s(n)),
         FindingKind::MidStream | FindingKind::TlsOpaque | FindingKind::HandshakeIncomplete => format!("{n} {}", kind.as_str()),
     }

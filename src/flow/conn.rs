@@ -47,6 +47,13 @@ pub struct Flow {
     pub closing_since: Option<Timestamp>,
     /// TCP history letters.
     pub hist: History,
+    /// TCP payload bytes seen, both directions (for the non-MySQL port tally).
+    pub wire_bytes: u64,
+    /// MySQL by its port only, not yet confirmed by its first data: with the
+    /// connection's start captured, the first bytes decide (a greeting from
+    /// the other end reverses the roles; bytes with no MySQL shape make it
+    /// not MySQL).
+    pub by_port: bool,
 }
 
 impl Flow {
@@ -62,6 +69,8 @@ impl Flow {
             last_ts: ts,
             closing_since: None,
             hist: History::default(),
+            wire_bytes: 0,
+            by_port: false,
         }
     }
 

@@ -23,6 +23,12 @@ impl History {
         self.len += 1;
     }
 
+    /// True when `side` sent letter `c` (a SYN: `b'S'` or `b'H'`).
+    pub fn saw(&self, side: usize, c: u8) -> bool {
+        let code = if side == 0 { c } else { c | 0x80 };
+        self.codes[..self.len].contains(&code)
+    }
+
     /// The history string, with `client_side` naming the client's side and a
     /// trailing `G` when the connection had gaps.
     pub fn render(&self, client_side: usize, gaps: bool) -> String {

@@ -15,6 +15,7 @@ pub use history::History;
 pub use table::FlowTable;
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Counters for the flow table.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -32,6 +33,24 @@ pub struct FlowStats {
     /// Segments that arrived after a connection closed cleanly and was reported
     /// (retransmissions, duplicate ACKs); counted, not attributed.
     pub late_segments: u64,
+    /// Connections that were not MySQL, by server port (the SYN's target, or
+    /// the lower port when no SYN was seen); bounded by
+    /// [`crate::config::flow::MAX_OTHER_PORTS`]. Not serialised: it feeds the
+    /// "no MySQL traffic found" finding.
+    #[serde(skip)]
+    pub other_ports: BTreeMap<u16, PortTally>,
+    /// Non-MySQL connections on ports past the tally's cap.
+    #[serde(skip)]
+    pub other_ports_not_tallied: u64,
+}
+
+/// Non-MySQL traffic on one server port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PortTally {
+    /// Connections.
+    pub connections: u64,
+    /// TCP payload bytes, both directions.
+    pub bytes: u64,
 }
 
 impl FlowStats {
@@ -43,5 +62,33 @@ impl FlowStats {
         self.evicted_idle += o.evicted_idle;
         self.evicted_cap += o.evicted_cap;
         self.late_segments += o.late_segments;
+        for (port, t) in &o.other_ports {
+            self.tally_other(*port, *t);
+        }
+        self.other_ports_not_tallied += o.other_ports_not_tallied;
+    }
+
+    /// Counts a non-MySQL connection on `port`.
+    pub fn tally_other(&mut self, port: u16, t: PortTally) {
+        let n = self.other_ports.len();
+        match self.other_ports.entry(port) {
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                let e = e.get_mut();
+                e.connections += t.connections;
+                e.bytes += t.bytes;
+            }
+            std::collections::btree_map::Entry::Vacant(e) if n < crate::config::flow::MAX_OTHER_PORTS => {
+                e.insert(t);
+            }
+            std::collections::btree_map::Entry::Vacant(_) => self.other_ports_not_tallied += t.connections,
+        }
+    }
+
+    /// The busiest non-MySQL server ports by bytes (then connections), at most `n`.
+    pub fn busiest_other_ports(&self, n: usize) -> Vec<(u16, PortTally)> {
+        let mut v: Vec<(u16, PortTally)> = self.other_ports.iter().map(|(p, t)| (*p, *t)).collect();
+        v.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(b.1.connections.cmp(&a.1.connections)).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
     }
 }

@@ -44,6 +44,8 @@ pub enum Evidence {
     LimitContradicted(LimitContradicted),
     /// A server packet over the client's own limit.
     ClientLimit(ClientLimit),
+    /// TCP traffic without MySQL.
+    NoMysqlTraffic(NoMysqlTraffic),
 }
 
 impl Evidence {
@@ -268,6 +270,26 @@ pub struct CaptureHealth {
     pub malformed: u64,
     /// Frames of an unsupported link type.
     pub unsupported_link: u64,
+}
+
+/// TCP traffic without MySQL: what there was instead.
+#[derive(Clone, Debug, Serialize)]
+pub struct NoMysqlTraffic {
+    /// TCP connections seen.
+    pub tcp_connections: u64,
+    /// The busiest server ports by bytes.
+    pub busiest_ports: Vec<PortBrief>,
+}
+
+/// Non-MySQL traffic on one server port.
+#[derive(Clone, Debug, Serialize)]
+pub struct PortBrief {
+    /// Server port (the SYN's target; the lower port when no SYN was seen).
+    pub port: u16,
+    /// Connections.
+    pub connections: u64,
+    /// TCP payload bytes, both directions.
+    pub bytes: u64,
 }
 
 /// Live capture drops.

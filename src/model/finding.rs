@@ -61,6 +61,8 @@ pub enum FindingKind {
     ClientLimit,
     /// Part of a captured connection's handshake is missing.
     HandshakeIncomplete,
+    /// TCP traffic, but none of it MySQL.
+    NoMysqlTraffic,
 }
 
 impl FindingKind {
@@ -83,11 +85,12 @@ impl FindingKind {
             FindingKind::LimitContradicted => "limit_contradicted",
             FindingKind::ClientLimit => "client_limit",
             FindingKind::HandshakeIncomplete => "handshake_incomplete",
+            FindingKind::NoMysqlTraffic => "no_mysql_traffic",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 16] = [
+    pub const ALL: [FindingKind; 17] = [
         FindingKind::OversizePacket,
         FindingKind::NearLimitPacket,
         FindingKind::SeqOutOfOrder,
@@ -104,6 +107,7 @@ impl FindingKind {
         FindingKind::LimitContradicted,
         FindingKind::ClientLimit,
         FindingKind::HandshakeIncomplete,
+        FindingKind::NoMysqlTraffic,
     ];
 }
 

@@ -24,8 +24,8 @@ pub use conn::{
 pub use dir::{Dir, PerDir};
 pub use evidence::{
     CaptureDrops, CaptureHealth, ClientLimit, ConnectionDrop, EventBrief, Evidence, LimitContradicted, MidStream, NearLimitRequest,
-    OversizeRequest, OversizeUnseen, ProtocolErrors, ResponseSize, SeqEvidence, SlowCommand, StatementErrors, TcpGap, TlsOpaque,
-    TooManyConnections,
+    NoMysqlTraffic, OversizeRequest, OversizeUnseen, PortBrief, ProtocolErrors, ResponseSize, SeqEvidence, SlowCommand, StatementErrors,
+    TcpGap, TlsOpaque, TooManyConnections,
 };
 pub use finding::{FindingKind, Severity};
 

@@ -93,6 +93,19 @@ pub fn command(d: &[u8]) -> Probe {
     }
 }
 
+/// A client's first packet after the greeting: a HandshakeResponse41 or an
+/// SSLRequest (sequence id 1, at least 32 bytes, CLIENT_PROTOCOL_41 set, and
+/// the reserved filler zero; MariaDB keeps its extended capabilities in the
+/// filler's last 4 bytes, so 19 of the 23 are checked).
+pub fn login_request(d: &[u8]) -> Probe {
+    if d.len() < 4 + 32 {
+        return Probe::NeedMore;
+    }
+    let Some(h) = PacketHeader::parse(d) else { return Probe::NeedMore };
+    let caps = u32::from_le_bytes([d[4], d[5], d[6], d[7]]);
+    (h.seq == 1 && h.len >= 32 && caps & 0x200 != 0 && d[4 + 9..4 + 28].iter().all(|&b| b == 0)).into()
+}
+
 /// A whole zlib compressed-protocol frame (or a stored one) whose content
 /// starts with a plausible command packet.
 pub fn compressed_command(d: &[u8]) -> Probe {
@@ -141,5 +154,13 @@ mod tests {
         assert_eq!(command(&pkt(1, td::COM_QUERY)), Probe::No);
         assert_eq!(command(b"GET / HTTP/1.1\r\n"), Probe::No);
         assert!(!compressed_command(&q).yes());
+    }
+
+    #[test]
+    fn login_requests() {
+        assert_eq!(login_request(&pkt(1, td::LOGIN)), Probe::Yes);
+        assert_eq!(login_request(&pkt(2, td::LOGIN)), Probe::No);
+        assert_eq!(login_request(&pkt(1, &td::LOGIN[..20])), Probe::NeedMore);
+        assert_eq!(login_request(b"GET /health HTTP/1.1\r\nHost: localhost:3306\r\n\r\n"), Probe::No);
     }
 }

@@ -41,9 +41,7 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write, fail_on: Opti
     if report.inputs.iter().all(|i| i.frames == 0) && report.summary.capture.live.is_none() {
         eprintln!("mywire: warning: no frames in the input");
     } else if report.connections.is_empty() {
-        eprintln!(
-            "mywire: warning: no MySQL connections recognised; if the server listens on a custom port and the handshake is not in the capture, add --port N"
-        );
+        eprintln!("mywire: warning: no MySQL traffic found; the report names the busiest TCP ports (name the server's with --port N)");
     }
     match format {
         Format::Text => text::write(report, out)?,

@@ -249,7 +249,7 @@ fn every_capture_has_a_test() {
     names.sort();
     // Skipped: recorded for the issue "Diagnoses a DBA can act on", not yet analysed by mywire
     // (no test above checks them). Remove a name here when its test is written.
-    const NOT_YET_ANALYSED: &[&str] = &["keepalive", "not-mysql", "refused", "reversed-roles"];
+    const NOT_YET_ANALYSED: &[&str] = &[];
     names.retain(|n| !NOT_YET_ANALYSED.contains(&n.as_str()));
     assert_eq!(
         names,
@@ -262,11 +262,15 @@ fn every_capture_has_a_test() {
             "drops",
             "errors",
             "gone-away",
+            "keepalive",
             "large-packet",
             "limit-contradicted",
             "misc",
+            "not-mysql",
             "prepared",
+            "refused",
             "replication",
+            "reversed-roles",
             "tls"
         ]
     );
@@ -376,4 +380,55 @@ fn r13_a_contradicted_flag_gives_way() {
     let r = crate::util::analyze_with(&[capture("misc")], opts);
     assert!(r.findings.iter().all(|f| f.kind.as_str() != "oversize_packet"), "{:#?}", r.findings);
     assert!(r.findings.iter().any(|f| f.kind.as_str() == "limit_contradicted"));
+}
+
+/// Keepalive probes (one byte below the window edge) are not gaps.
+#[test]
+fn r13_keepalive_probes_are_not_gaps() {
+    let r = check("keepalive");
+    for c in &r.connections {
+        assert_eq!(c.tcp.gaps, 0, "{:?}", c.tcp);
+    }
+    assert!(r.findings.iter().all(|f| f.kind.as_str() != "tcp_gap"));
+}
+
+/// HTTP, also on port 3306, is not MySQL: "no MySQL traffic found" with the busiest ports, dated.
+#[test]
+fn r13_not_mysql_says_so_and_names_the_ports() {
+    let r = analyze(&[capture("not-mysql")]);
+    assert!(r.connections.is_empty(), "{:?}", r.connections.iter().map(|c| &c.client).collect::<Vec<_>>());
+    let f = r.findings.iter().find(|f| f.kind.as_str() == "no_mysql_traffic").expect("no_mysql_traffic finding");
+    assert!(f.ts.is_some());
+    let ports: Vec<u64> = json(&f.evidence)["busiest_ports"].as_array().unwrap().iter().map(|p| p["port"].as_u64().unwrap()).collect();
+    let exp = expect("not-mysql");
+    for h in exp["http"].as_array().unwrap() {
+        assert!(ports.contains(&h["port"].as_u64().unwrap()), "{ports:?}");
+    }
+    assert!(f.detail.contains("--port"));
+    assert!(r.summary.verdict.starts_with("WARNING: no MySQL traffic found"), "{}", r.summary.verdict);
+}
+
+/// SYN -> RST bursts to a port named with --port are one grouped finding; without it nothing is claimed.
+#[test]
+fn r13_refused_bursts_are_grouped() {
+    let exp = expect("refused");
+    let port = exp["refused"]["port"].as_u64().unwrap() as u16;
+    let plain = analyze(&[capture("refused")]);
+    assert!(plain.connections.iter().all(|c| c.close.cause.as_str() != "refused"));
+    let mut opts = mywire::config::AnalyzeOptions::new(&[]);
+    opts.cfg.server_ports.push(port);
+    let r = crate::util::analyze_with(&[capture("refused")], opts);
+    let n = exp["refused"]["attempts"].as_array().unwrap().len() as u64;
+    let refused: Vec<_> = r.findings.iter().filter(|f| f.close_cause().is_some_and(|c| c.as_str() == "refused")).collect();
+    assert_eq!(refused.len(), 1, "one group");
+    assert_eq!(refused[0].weight(), n);
+    assert!(refused[0].title.contains(&format!("{n} connections refused")), "{}", refused[0].title);
+}
+
+/// The client bound port 3306: the greeting's sender is the server, whatever the ports say.
+#[test]
+fn r13_reversed_roles_trust_the_shape() {
+    let r = check("reversed-roles");
+    assert!(r.connections[0].client.ends_with(":3306"), "{}", r.connections[0].client);
+    assert_eq!(count(&r, "warning") + count(&r, "critical"), 0, "{:?}", r.findings.iter().map(|f| &f.title).collect::<Vec<_>>());
 }
