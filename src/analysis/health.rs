@@ -59,8 +59,8 @@ pub(super) fn detect(cx: &Context<'_>, fc: &FinishedConn, rep: &ConnReport, out:
 /// "No MySQL traffic found", when the capture holds TCP connections but
 /// none of them MySQL (by port or by shape): the busiest ports, and how to
 /// name the server's port.
-pub(super) fn no_mysql(f: &FlowStats, mysql_connections: u64) -> Option<Finding> {
-    if mysql_connections > 0 || f.tcp_connections == 0 {
+pub(super) fn no_mysql(f: &FlowStats) -> Option<Finding> {
+    if f.mysql_connections > 0 || f.tcp_connections == 0 {
         return None;
     }
     let busiest: Vec<PortBrief> =

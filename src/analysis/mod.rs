@@ -303,7 +303,7 @@ impl Analyzer {
     /// Adds "no MySQL traffic found" when the flow table saw TCP but no MySQL.
     pub fn capture_flows(&mut self, f: &crate::flow::FlowStats) {
         let at = self.findings.len();
-        self.findings.extend(health::no_mysql(f, f.mysql_connections));
+        self.findings.extend(health::no_mysql(f));
         self.capture_findings(at);
     }
 

@@ -16,6 +16,7 @@ pub use table::FlowTable;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 /// Counters for the flow table.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -72,15 +73,15 @@ impl FlowStats {
     pub fn tally_other(&mut self, port: u16, t: PortTally) {
         let n = self.other_ports.len();
         match self.other_ports.entry(port) {
-            std::collections::btree_map::Entry::Occupied(mut e) => {
+            Entry::Occupied(mut e) => {
                 let e = e.get_mut();
                 e.connections += t.connections;
                 e.bytes += t.bytes;
             }
-            std::collections::btree_map::Entry::Vacant(e) if n < crate::config::flow::MAX_OTHER_PORTS => {
+            Entry::Vacant(e) if n < crate::config::flow::MAX_OTHER_PORTS => {
                 e.insert(t);
             }
-            std::collections::btree_map::Entry::Vacant(_) => self.other_ports_not_tallied += t.connections,
+            Entry::Vacant(_) => self.other_ports_not_tallied += t.connections,
         }
     }
 
