@@ -72,7 +72,11 @@ pub(super) fn no_mysql(f: &FlowStats) -> Option<Finding> {
         "No connection had a MySQL shape (a server greeting, a login or a command) or a MySQL port. Busiest TCP ports: {}. If the server listens on one of them, name it with --port PORT (a port is still checked against the shape when the connection's start is captured).",
         if ports.is_empty() { "none with data".to_string() } else { ports.join(", ") }
     );
-    let ev = Evidence::NoMysqlTraffic(NoMysqlTraffic { tcp_connections: f.tcp_connections, busiest_ports: busiest });
+    let ev = Evidence::NoMysqlTraffic(NoMysqlTraffic {
+        tcp_connections: f.tcp_connections,
+        busiest_ports: busiest,
+        ports_not_tallied: f.other_ports_not_tallied,
+    });
     Some(Finding::new(FindingKind::NoMysqlTraffic, Severity::Warning, title, detail, ev))
 }
 

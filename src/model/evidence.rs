@@ -279,6 +279,8 @@ pub struct NoMysqlTraffic {
     pub tcp_connections: u64,
     /// The busiest server ports by bytes.
     pub busiest_ports: Vec<PortBrief>,
+    /// Non-MySQL connections on ports past the tally's cap (`config::flow::MAX_OTHER_PORTS`).
+    pub ports_not_tallied: u64,
 }
 
 /// Non-MySQL traffic on one server port.

@@ -405,6 +405,7 @@ fn r13_not_mysql_says_so_and_names_the_ports() {
         assert!(ports.contains(&h["port"].as_u64().unwrap()), "{ports:?}");
     }
     assert!(f.detail.contains("--port"));
+    assert_eq!(json(&f.evidence)["ports_not_tallied"], 0);
     assert!(r.summary.verdict.starts_with("WARNING: no MySQL traffic found"), "{}", r.summary.verdict);
 }
 
